@@ -1,0 +1,40 @@
+"""Shared fixtures.
+
+PyTorch is a test-only dependency. Parity tests call :func:`require_torch`:
+without torch they skip with a reason, unless ``BPROP_REQUIRE_TORCH=1`` (as
+in CI), where a missing torch is a failure.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+
+def require_torch():
+    """Return the ``torch`` module, or skip (fail under BPROP_REQUIRE_TORCH=1)."""
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("BPROP_REQUIRE_TORCH") == "1":
+            pytest.fail("BPROP_REQUIRE_TORCH=1 but torch is not installed: pip install torch==2.13.0")
+        pytest.skip("PyTorch is not installed; parity tests need it (pip install torch==2.13.0)")
+    torch.set_default_dtype(torch.float64)
+    return torch
+
+
+@pytest.fixture
+def torch():
+    return require_torch()
+
+
+@pytest.fixture
+def rng():
+    """A fresh, seeded generator per test (never the global NumPy RNG)."""
+    return np.random.default_rng(12345)
+
+
+def data_dir():
+    """``BPROP_DATA_DIR`` if set and present, else None."""
+    d = os.environ.get("BPROP_DATA_DIR")
+    return d if d and os.path.isdir(d) else None
