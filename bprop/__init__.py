@@ -1,0 +1,32 @@
+"""bprop — fully-connected feedforward networks trained by backpropagation, with every quantity visible.
+
+>>> import bprop as bp
+>>> net = bp.Sequential([bp.Dense(4, 8), bp.ReLU(), bp.Dense(8, 3)], seed=0)
+
+``import bprop`` needs NumPy only.
+"""
+
+from ._version import __version__
+from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .diagnostics import GradcheckResult, gradcheck
+from .errors import DivergenceError
+from .io import load
+from .layers import BatchNorm, Dense, Dropout, Layer
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .network import Sequential
+from . import initializers
+
+__all__ = [
+    "__version__", "Sequential", "Layer", "Dense", "BatchNorm", "Dropout",
+    "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax",
+    "MSE", "CrossEntropy", "BinaryCrossEntropy", "Loss",
+    "gradcheck", "GradcheckResult", "DivergenceError", "load", "initializers", "optim",
+]
+
+
+def __getattr__(name):
+    # bprop.optim, bprop.data, bprop.sklearn are imported on first use.
+    if name in ("optim", "data", "training", "sklearn"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'bprop' has no attribute {name!r}")

@@ -1,0 +1,97 @@
+"""Input checks shared by the public API: clear errors that name the argument.
+
+Each check converts once and validates once; hot loops call the unchecked
+internals afterwards.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+DTYPES = ("float32", "float64")
+
+
+def check_dtype(dtype) -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+    return dt
+
+
+def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
+                allow_empty: bool = False) -> np.ndarray:
+    """Convert ``a`` to a C-contiguous array of ``dtype`` and validate it.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` holds values that are not numbers.
+    ValueError
+        If it has the wrong number of dimensions, no rows, or NaN/inf values.
+    """
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers; could not convert it: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got an array of dtype {arr.dtype}")
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if arr.ndim not in ndims:
+        hint = " (reshape a single sample with x.reshape(1, -1), a single feature with x.reshape(-1, 1))" \
+            if arr.ndim == 1 and 2 in ndims else ""
+        raise ValueError(f"{name} must be {' or '.join(f'{d}-D' for d in ndims)}, "
+                         f"got an array of shape {arr.shape}{hint}")
+    if not allow_empty and arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: got 0 samples (shape {arr.shape})")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
+                         "remove or impute them before training")
+    return arr
+
+
+def check_X(X, n_features: int | None, dtype) -> np.ndarray:
+    """Validate a 2-D input batch ``X (n, n_features)``."""
+    X = check_array(X, name="X", dtype=dtype, ndim=2)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features per sample but the network expects "
+                         f"{n_features}")
+    return X
+
+
+def check_same_length(X: np.ndarray, Y: np.ndarray) -> None:
+    if len(X) != len(Y):
+        raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(Y)}")
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """Check ``low <(=) value <(=) high`` and return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    ok = True
+    if low is not None:
+        ok &= value > low if low_open else value >= low
+    if high is not None:
+        ok &= value < high if high_open else value <= high
+    if not ok:
+        lo = "" if low is None else f"{low} {'<' if low_open else '<='} "
+        hi = "" if high is None else f" {'<' if high_open else '<='} {high}"
+        raise ValueError(f"Invalid {name}: {value!r} (expected {lo}{name}{hi})")
+    return float(value)
+
+
+def unknown_name(kind: str, name, valid) -> ValueError:
+    return ValueError(f"Unknown {kind} {name!r}. Valid {kind}s: {', '.join(sorted(valid))}")

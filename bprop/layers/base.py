@@ -1,0 +1,69 @@
+"""The layer contract shared by every building block of a :class:`~bprop.Sequential`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Layer:
+    """A differentiable map ``A_out = f(A_in; θ)`` with its local chain rule.
+
+    ``forward(A, training)`` computes the output and caches exactly what
+    ``backward`` needs; ``backward(dOut)`` receives ``∂C/∂A_out`` and returns
+    ``∂C/∂A_in``, writing ``∂C/∂θ`` into :attr:`grads` (overwriting, never
+    accumulating). Parameters, their gradients and buffers are dicts of
+    preallocated arrays so an optimiser can update them in place.
+
+    Attributes
+    ----------
+    params : dict[str, ndarray]
+        Trainable parameters, e.g. ``{"W": ..., "b": ...}``.
+    grads : dict[str, ndarray]
+        ``∂C/∂θ`` under the same keys, filled by :meth:`backward`.
+    buffers : dict[str, ndarray]
+        Non-trainable state (BatchNorm's running statistics).
+    index : int
+        Position in the network, used in error messages.
+    """
+
+    n_in: int | None = None
+    n_out: int | None = None
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.index: int = 0
+        self.rng: np.random.Generator | None = None
+        self.dtype = np.dtype(np.float64)
+
+    @property
+    def label(self) -> str:
+        return f"{type(self).__name__} layer {self.index}"
+
+    def build(self, rng: np.random.Generator, dtype) -> None:
+        """Allocate parameters (drawing from ``rng``), gradients and buffers."""
+        self.rng = rng
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, A: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dOut: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """JSON-able constructor arguments, with the class name under ``"type"``."""
+        return {"type": type(self).__name__}
+
+    def output_features(self, n_in: int) -> int:
+        """Feature count of the output for ``n_in`` input features."""
+        return n_in if self.n_out is None else self.n_out
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,95 @@
+r"""Batch normalisation (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_number, check_positive_int
+from .base import Layer
+
+
+class BatchNorm(Layer):
+    r"""Normalise each feature over the batch, then scale and shift.
+
+    Semantics of ``torch.nn.BatchNorm1d(n, momentum, eps)``.
+
+    Training mode, for a batch ``Z (n, d)``:
+
+    .. math::
+        μ = \frac1n \sum_i Z_i, \quad σ^2 = \frac1n \sum_i (Z_i − μ)^2, \quad
+        \hat Z = (Z − μ)/\sqrt{σ^2 + ε}, \quad Y = γ ⊙ \hat Z + β
+
+    and the running statistics (buffers) move by ``momentum``:
+    ``running_mean ← (1 − m)·running_mean + m·μ``,
+    ``running_var ← (1 − m)·running_var + m·σ²·n/(n − 1)`` (unbiased, as PyTorch).
+    Eval mode uses the running statistics instead of μ, σ².
+
+    Backward (training mode), with :math:`g = ∂C/∂\hat Z = ∂C/∂Y ⊙ γ`:
+
+    .. math::
+        ∂C/∂Z = \frac{1}{n\sqrt{σ^2+ε}}\left(n g − \sum_i g_i − \hat Z ⊙ \sum_i g_i ⊙ \hat Z_i\right),
+        \quad ∂C/∂γ = \sum_i ∂C/∂Y_i ⊙ \hat Z_i, \quad ∂C/∂β = \sum_i ∂C/∂Y_i
+
+    Parameters ``gamma`` (ones) and ``beta`` (zeros); buffers ``running_mean``
+    (zeros) and ``running_var`` (ones).
+    """
+
+    def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5):
+        super().__init__()
+        self.n_in = self.n_out = check_positive_int(n, "n")
+        self.momentum = check_number(momentum, "momentum", low=0.0, high=1.0)
+        self.eps = check_number(eps, "eps", low=0.0, low_open=True)
+        self._cache = None
+
+    def build(self, rng, dtype):
+        super().build(rng, dtype)
+        d, dt = self.n_out, self.dtype
+        self.params["gamma"] = np.ones(d, dt)
+        self.params["beta"] = np.zeros(d, dt)
+        self.grads["gamma"] = np.zeros(d, dt)
+        self.grads["beta"] = np.zeros(d, dt)
+        self.buffers["running_mean"] = np.zeros(d, dt)
+        self.buffers["running_var"] = np.ones(d, dt)
+
+    def forward(self, A, training=False):
+        if A.shape[1] != self.n_in:
+            raise ValueError(f"BatchNorm layer {self.index} expects {self.n_in} input features, "
+                             f"got {A.shape[1]}")
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if training:
+            n = A.shape[0]
+            if n < 2:
+                raise ValueError(f"BatchNorm layer {self.index} needs more than 1 sample per batch "
+                                 "in training mode, got 1 (use a larger batch_size or drop the "
+                                 "last partial batch)")
+            mu = A.mean(axis=0)
+            centred = A - mu
+            var = np.mean(centred * centred, axis=0)
+            m = self.momentum
+            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+            rm *= 1.0 - m
+            rm += m * mu
+            rv *= 1.0 - m
+            rv += (m * n / (n - 1)) * var
+        else:
+            centred = A - self.buffers["running_mean"]
+            var = self.buffers["running_var"]
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        xhat = centred * inv_std
+        self._cache = (xhat, inv_std, training)
+        return xhat * gamma + beta
+
+    def backward(self, dOut, need_input_grad=True):
+        xhat, inv_std, training = self._cache
+        np.sum(dOut * xhat, axis=0, out=self.grads["gamma"])
+        np.sum(dOut, axis=0, out=self.grads["beta"])
+        if not need_input_grad:
+            return None
+        g = dOut * self.params["gamma"]
+        if not training:
+            return g * inv_std
+        n = dOut.shape[0]
+        return (inv_std / n) * (n * g - g.sum(axis=0) - xhat * np.sum(g * xhat, axis=0))
+
+    def get_config(self):
+        return {"type": "BatchNorm", "n": self.n_out, "momentum": self.momentum, "eps": self.eps}

@@ -1,0 +1,81 @@
+r"""The fully-connected (dense) layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import initializers
+from .._validation import check_positive_int
+from .base import Layer
+
+
+class Dense(Layer):
+    r"""Fully-connected layer :math:`Z = A W^\top + b`.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output feature counts. ``W`` has shape ``(n_out, n_in)``:
+        ``W[k, j]`` connects neuron ``j`` of the previous layer to neuron ``k``
+        of this one (the orientation of ``torch.nn.Linear``).
+    bias : bool, default True
+        Whether the layer has a bias ``b (n_out,)``.
+    init : str, Initializer or callable, default "xavier_uniform"
+        Weight initialiser (see :mod:`bprop.initializers`).
+    bias_init : float, str, Initializer or callable, default 0.0
+        A number (e.g. 0.01 for ReLU layers) or an initialiser; it receives the
+        fans of ``W``.
+
+    Notes
+    -----
+    Given ``δ = ∂C/∂Z (n, n_out)`` from the layer above, ``backward`` computes
+
+    * BP3: :math:`\partial C/\partial b = \sum_{\text{rows}} \delta`
+    * BP4: :math:`\partial C/\partial W = \delta^\top A` (shape ``(n_out, n_in)``)
+    * the input gradient :math:`\partial C/\partial A = \delta W`, which the
+      activation below turns into its own δ (BP2).
+    """
+
+    def __init__(self, n_in: int, n_out: int, *, bias: bool = True,
+                 init="xavier_uniform", bias_init=0.0):
+        super().__init__()
+        self.n_in = check_positive_int(n_in, "n_in")
+        self.n_out = check_positive_int(n_out, "n_out")
+        self.bias = bool(bias)
+        self.init = initializers.get(init)
+        self.bias_init = initializers.get(bias_init)
+        self._A: np.ndarray | None = None
+
+    def build(self, rng, dtype) -> None:
+        super().build(rng, dtype)
+        fans = dict(fan_in=self.n_in, fan_out=self.n_out)
+        self.params["W"] = np.ascontiguousarray(self.init((self.n_out, self.n_in), rng, self.dtype, **fans))
+        self.grads["W"] = np.zeros_like(self.params["W"])
+        if self.bias:
+            self.params["b"] = np.ascontiguousarray(self.bias_init((self.n_out,), rng, self.dtype, **fans))
+            self.grads["b"] = np.zeros_like(self.params["b"])
+
+    def forward(self, A, training=False):
+        if A.shape[1] != self.n_in:
+            raise ValueError(f"Dense layer {self.index} expects {self.n_in} input features, "
+                             f"got {A.shape[1]}")
+        self._A = A
+        Z = A @ self.params["W"].T
+        if self.bias:
+            Z += self.params["b"]
+        return Z
+
+    def backward(self, dOut, need_input_grad=True):
+        delta = dOut                                             # δ = ∂C/∂Z
+        np.matmul(delta.T, self._A, out=self.grads["W"])          # BP4
+        if self.bias:
+            np.sum(delta, axis=0, out=self.grads["b"])            # BP3
+        return delta @ self.params["W"] if need_input_grad else None
+
+    def get_config(self):
+        return {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out, "bias": self.bias,
+                "init": self.init.get_config(), "bias_init": self.bias_init.get_config()}
+
+    def __repr__(self):
+        extra = "" if self.bias else ", bias=False"
+        return f"Dense({self.n_in}, {self.n_out}{extra}, init={self.init.name!r})"

@@ -1,0 +1,37 @@
+r"""Inverted dropout (Srivastava et al. 2014, https://jmlr.org/papers/v15/srivastava14a.html)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_number
+from .base import Layer
+
+
+class Dropout(Layer):
+    r"""Zero each activation with probability ``p`` during training.
+
+    Training: :math:`A' = A ⊙ M / (1 − p)` with :math:`M_{ij} \sim \mathrm{Bernoulli}(1 − p)`
+    drawn from the network's generator, so the expected activation is unchanged
+    ("inverted" dropout); backward is :math:`∂C/∂A = ∂C/∂A' ⊙ M / (1 − p)`.
+    Eval mode: the identity.
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        self.p = check_number(p, "p", low=0.0, high=1.0, high_open=True)
+        self._mask: np.ndarray | None = None
+
+    def forward(self, A, training=False):
+        if not training or self.p == 0.0:
+            self._mask = None
+            return A
+        keep = self.rng.random(A.shape, dtype=A.dtype) >= self.p
+        self._mask = keep * A.dtype.type(1.0 / (1.0 - self.p))
+        return A * self._mask
+
+    def backward(self, dOut, need_input_grad=True):
+        return dOut if self._mask is None else dOut * self._mask
+
+    def get_config(self):
+        return {"type": "Dropout", "p": self.p}

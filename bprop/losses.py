@@ -1,0 +1,190 @@
+r"""Loss functions: the batch mean of a per-sample loss summed over outputs.
+
+=====================  ==============================================================  ====================
+loss                   :math:`C`                                                       :math:`∂C/∂\text{out}`
+=====================  ==============================================================  ====================
+``MSE``                :math:`\frac{1}{2n}\sum_x \lVert a − y\rVert^2`                 :math:`(a − y)/n`
+``CrossEntropy``       :math:`−\frac1n\sum_x\sum_j y_j \ln\mathrm{softmax}(z)_j`         :math:`(\mathrm{softmax}(z) − y)/n`
+``BinaryCrossEntropy`` :math:`−\frac1n\sum_x\sum_j [y_j\lnσ(z_j) + (1−y_j)\ln(1−σ(z_j))]`  :math:`(σ(z) − y)/n`
+=====================  ==============================================================  ====================
+
+The logit losses take the network's raw output ``z`` (no final activation
+layer) and return the *fused* output error ``δ_L = ∂C/∂z``: the softmax or
+sigmoid Jacobian cancels against the logarithm's derivative, which is both
+cheaper and stable. ``MSE`` returns ``∇_a C``; if the network ends in an
+activation layer, that layer's ``backward`` multiplies by ``σ'(z)`` — BP1 in
+its general form ``δ_L = ∇_a C ⊙ σ'(z_L)``.
+
+Because ``C`` is a mean over the batch, the ``1/n`` lives in the gradient, so
+``δ`` equals the ``z.grad`` PyTorch reports for a mean-reduced loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_array, unknown_name
+from .activations import stable_sigmoid, stable_softmax
+
+
+class Loss:
+    """Base class; see the module docstring for the contract."""
+
+    name = "loss"
+    task = "regression"
+
+    def prepare_targets(self, y, n_outputs: int, dtype) -> np.ndarray:
+        """Validate ``y`` and return dense targets ``Y (n, n_outputs)`` of ``dtype``."""
+        Y = check_array(y, name="y", dtype=dtype, ndim=(1, 2))
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape[1] != n_outputs:
+            raise ValueError(f"y has {Y.shape[1]} column(s) but the network has {n_outputs} "
+                             f"output(s); {self.name} needs one target per output")
+        return Y
+
+    def value(self, out: np.ndarray, Y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def value_and_grad(self, out: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def __call__(self, out, y) -> float:
+        out = np.asarray(out)
+        return self.value(out, self.prepare_targets(y, out.shape[1], out.dtype))
+
+    def output_to_prediction(self, out: np.ndarray) -> np.ndarray:
+        """Map raw network output to probabilities (logit losses) or leave it as is."""
+        return out
+
+    def get_config(self) -> dict:
+        return {"type": type(self).__name__}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSE(Loss):
+    r"""Quadratic cost :math:`C = \frac{1}{2n}\sum_x \lVert a − y\rVert^2`; :math:`∇_a C = (a − y)/n`.
+
+    The ½ makes the gradient the plain residual, as in the tutorials. The
+    metric called "MSE" in reports is the usual :math:`\frac{1}{n k}\sum (a − y)^2`.
+    """
+
+    name = "mse"
+    task = "regression"
+
+    def value(self, out, Y):
+        r = out - Y
+        return float(0.5 * np.sum(r * r, dtype=np.float64) / len(out))
+
+    def value_and_grad(self, out, Y):
+        r = out - Y
+        c = float(0.5 * np.sum(r * r, dtype=np.float64) / len(out))
+        r *= out.dtype.type(1.0 / len(out))
+        return c, r
+
+
+class CrossEntropy(Loss):
+    r"""Softmax cross-entropy on logits, :math:`C = −\frac1n\sum_x\sum_j y_j \ln\mathrm{softmax}(z)_j`.
+
+    Targets are integer class labels ``(n,)`` in ``[0, k)`` or rows ``(n, k)``
+    (one-hot or any probability vectors). Computed as
+    :math:`\ln\mathrm{softmax}(z)_j = z_j − \max z − \ln\sum_k e^{z_k − \max z}` (no overflow).
+    The fused output error is :math:`δ_L = (\mathrm{softmax}(z) − y)/n`, valid
+    when the rows of ``y`` sum to 1.
+    """
+
+    name = "cross_entropy"
+    task = "classification"
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 1 or (y_arr.ndim == 2 and y_arr.shape[1] == 1 and n_outputs > 1):
+            labels = check_array(y_arr.reshape(-1), name="y", dtype=np.float64, ndim=1)
+            if np.any(labels != np.round(labels)):
+                raise ValueError("y must hold integer class labels for CrossEntropy, "
+                                 "got non-integer values")
+            labels = labels.astype(np.int64)
+            bad = (labels < 0) | (labels >= n_outputs)
+            if bad.any():
+                raise ValueError(f"y holds label(s) outside the classes 0..{n_outputs - 1} of a "
+                                 f"network with {n_outputs} outputs: {sorted(set(labels[bad].tolist()))[:10]}")
+            Y = np.zeros((len(labels), n_outputs), dtype=dtype)
+            Y[np.arange(len(labels)), labels] = 1
+            return Y
+        return super().prepare_targets(y_arr, n_outputs, dtype)
+
+    @staticmethod
+    def _log_softmax(Z):
+        shifted = Z - Z.max(axis=1, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+
+    def value(self, out, Y):
+        return float(-np.sum(Y * self._log_softmax(out), dtype=np.float64) / len(out))
+
+    def value_and_grad(self, out, Y):
+        logp = self._log_softmax(out)
+        c = float(-np.sum(Y * logp, dtype=np.float64) / len(out))
+        P = np.exp(logp)
+        P -= Y
+        P *= out.dtype.type(1.0 / len(out))
+        return c, P
+
+    def output_to_prediction(self, out):
+        return stable_softmax(out)
+
+
+class BinaryCrossEntropy(Loss):
+    r"""Sigmoid binary cross-entropy on logits, per output (multi-label capable).
+
+    :math:`C = −\frac1n\sum_x\sum_j [y_j\lnσ(z_j) + (1−y_j)\ln(1−σ(z_j))]`,
+    evaluated as :math:`\max(z, 0) − z y + \ln(1 + e^{−|z|})` (no overflow).
+    Fused output error :math:`δ_L = (σ(z) − y)/n`. Targets in ``[0, 1]``.
+    """
+
+    name = "binary_cross_entropy"
+    task = "multilabel"
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        Y = super().prepare_targets(y, n_outputs, dtype)
+        if np.any((Y < 0) | (Y > 1)):
+            raise ValueError("y must lie in [0, 1] for BinaryCrossEntropy (labels 0/1 or "
+                             f"probabilities), got values in [{Y.min()}, {Y.max()}]")
+        return Y
+
+    def value(self, out, Y):
+        per = np.maximum(out, 0) - out * Y + np.log1p(np.exp(-np.abs(out)))
+        return float(np.sum(per, dtype=np.float64) / len(out))
+
+    def value_and_grad(self, out, Y):
+        c = self.value(out, Y)
+        G = stable_sigmoid(out)
+        G -= Y
+        G *= out.dtype.type(1.0 / len(out))
+        return c, G
+
+    def output_to_prediction(self, out):
+        return stable_sigmoid(out)
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "mse": MSE, "quadratic": MSE, "cross_entropy": CrossEntropy, "crossentropy": CrossEntropy,
+    "ce": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
+}
+_BY_CLASS = {cls.__name__: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
+
+
+def get(spec) -> Loss:
+    """Return a loss from a name (``"mse"``, ``"cross_entropy"``, ``"bce"``...), a class name or an instance."""
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, dict):
+        spec = spec.get("type")
+    if isinstance(spec, str):
+        if spec in _BY_CLASS:
+            return _BY_CLASS[spec]()
+        key = spec.lower().replace("-", "_")
+        if key in LOSSES:
+            return LOSSES[key]()
+    raise unknown_name("loss", spec, LOSSES)

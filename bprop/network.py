@@ -1,0 +1,286 @@
+r"""The feedforward network: a sequence of layers, forward pass and backpropagation."""
+
+from __future__ import annotations
+
+import copy as _copy
+
+import numpy as np
+
+from . import activations, layers as _layers
+from ._validation import check_dtype, check_X, check_same_length
+from .losses import CrossEntropy, BinaryCrossEntropy, Loss, get as get_loss
+
+LAYER_TYPES = {cls.__name__: cls for cls in (
+    _layers.Dense, _layers.BatchNorm, _layers.Dropout, activations.Identity, activations.Sigmoid,
+    activations.Tanh, activations.ReLU, activations.LeakyReLU, activations.ELU, activations.GELU,
+    activations.Softmax)}
+
+
+class Sequential:
+    r"""A feedforward network ``A_0 = X → layer_0 → layer_1 → … → output``.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        E.g. ``[Dense(784, 256), ReLU(), Dense(256, 10)]``. Consecutive feature
+        counts are checked here.
+    seed : int or None
+        Seeds the one :class:`numpy.random.Generator` (:attr:`rng`) that drives
+        initialisation, shuffling and dropout. ``None``: fresh entropy.
+    dtype : {"float32", "float64"}
+        Dtype of parameters, activations and gradients.
+
+    Notes
+    -----
+    :meth:`backprop` is the algorithm of the tutorials. The forward pass keeps
+    each layer's input; the loss gives ``∇_out C`` (for the logit losses the
+    fused ``δ_L``); then, from the last layer to the first, each layer's
+    ``backward`` maps ``∂C/∂A_out`` to ``∂C/∂A_in``. For a Dense layer that is
+    BP3/BP4 (its gradients) and ``δ W`` (the input gradient); for an activation
+    it is the ``⊙ σ'(Z)`` of BP1/BP2. Chained, they give
+    ``δ_l = (δ_{l+1} @ W_{l+1}) ⊙ σ'(Z_l)``.
+
+    Examples
+    --------
+    >>> import bprop as bp
+    >>> net = bp.Sequential([bp.Dense(2, 3), bp.Tanh(), bp.Dense(3, 1)], seed=0)
+    >>> net.forward([[0.5, -1.0]]).shape
+    (1, 1)
+    """
+
+    def __init__(self, layers, seed: int | None = None, dtype="float32"):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("Sequential needs at least one layer, got an empty list")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, _layers.Layer):
+                raise TypeError(f"layer {i} must be a bprop layer (Dense, ReLU, ...), "
+                                f"got {type(layer).__name__}")
+        self.dtype = check_dtype(dtype)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.metadata: dict = {}
+        n = None
+        for i, layer in enumerate(self.layers):
+            layer.index = i
+            if n is not None and layer.n_in is not None and layer.n_in != n:
+                raise ValueError(f"{type(layer).__name__} layer {i} expects {layer.n_in} input "
+                                 f"features but the layer before it outputs {n}")
+            n = layer.output_features(n) if n is not None or layer.n_out is not None else None
+            layer.build(self.rng, self.dtype)
+        self.n_in = next((l.n_in for l in self.layers if l.n_in is not None), None)
+        self.n_out = n
+        self._collect()
+
+    def _collect(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        for i, layer in enumerate(self.layers):
+            for k, v in layer.params.items():
+                self.params[f"{i}.{k}"] = v
+                self.grads[f"{i}.{k}"] = layer.grads[k]
+            for k, v in layer.buffers.items():
+                self.buffers[f"{i}.{k}"] = v
+
+    # ------------------------------------------------------------------ forward / backward
+    def _forward(self, X: np.ndarray, training: bool) -> np.ndarray:
+        A = X
+        for layer in self.layers:
+            A = layer.forward(A, training)
+        return A
+
+    def _backward(self, dOut: np.ndarray) -> None:
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            dOut = self.layers[i].backward(dOut, need_input_grad=i > 0)
+
+    def _backprop(self, X: np.ndarray, Y: np.ndarray, loss: Loss) -> float:
+        out = self._forward(X, True)
+        c, dOut = loss.value_and_grad(out, Y)
+        self._backward(dOut)
+        return c
+
+    def _check_X(self, X) -> np.ndarray:
+        X = check_X(X, None, self.dtype)
+        if self.n_in is not None and X.shape[1] != self.n_in:
+            first = next(l for l in self.layers if l.n_in is not None)
+            raise ValueError(f"{type(first).__name__} layer {first.index} expects {self.n_in} "
+                             f"input features, got {X.shape[1]}")
+        return X
+
+    def _check_loss(self, loss) -> Loss:
+        loss = get_loss(loss)
+        if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)) and \
+                isinstance(self.layers[-1], (activations.Softmax, activations.Sigmoid)):
+            raise ValueError(f"{type(loss).__name__} takes logits, but the network ends in "
+                             f"{type(self.layers[-1]).__name__}: remove the last layer (the loss "
+                             "applies it, fused and stable) or use MSE")
+        return loss
+
+    def prepare(self, X, y, loss) -> tuple[np.ndarray, np.ndarray, Loss]:
+        """Validate and convert ``X``, ``y`` and ``loss`` once (what the public methods do)."""
+        loss = self._check_loss(loss)
+        X = self._check_X(X)
+        Y = loss.prepare_targets(y, self.n_out, self.dtype)
+        check_same_length(X, Y)
+        return X, Y, loss
+
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        """Output of the network for a batch ``X (n, n_in)``.
+
+        ``training=True`` uses batch statistics in BatchNorm (and updates its
+        running statistics) and samples dropout masks.
+        """
+        return self._forward(self._check_X(X), bool(training))
+
+    def predict(self, X) -> np.ndarray:
+        """Raw output of the last layer in eval mode (logits for a net trained with CrossEntropy)."""
+        return self._forward(self._check_X(X), False)
+
+    __call__ = predict
+
+    def backprop(self, X, y, loss) -> float:
+        """One forward pass (training mode) and one backward pass; returns ``C``.
+
+        Leaves ``∂C/∂θ`` in :attr:`grads` (overwriting, not accumulating).
+        """
+        X, Y, loss = self.prepare(X, y, loss)
+        return self._backprop(X, Y, loss)
+
+    def trace(self, X, y, loss) -> list[dict]:
+        r"""Every quantity of BP1–BP4, one record per Dense layer, in order.
+
+        Each record holds copies of ``a_in`` (the Dense layer's input),
+        ``z`` (its output ``a_in @ W.T + b``), ``a_out`` (the input of the next
+        Dense layer, or the network output for the last), ``delta``
+        (``∂C/∂z``), ``dW`` and ``db`` (``None`` without bias), plus ``layer``
+        (the index) and ``loss``. Computed in training mode; the network —
+        parameters, buffers, grads and generator — is left exactly as it was.
+        """
+        X, Y, loss = self.prepare(X, y, loss)
+        saved_buffers = {k: v.copy() for k, v in self.buffers.items()}
+        saved_grads = {k: v.copy() for k, v in self.grads.items()}
+        saved_rng = _copy.deepcopy(self.rng.bit_generator.state)
+        try:
+            inputs, A = [], X
+            for layer in self.layers:   # copies: a layer may work in place on its input
+                inputs.append(A.copy())
+                A = layer.forward(A, True)
+            out = A.copy()
+            c, dOut = loss.value_and_grad(out, Y)
+            douts = [None] * len(self.layers)
+            for i in range(len(self.layers) - 1, -1, -1):
+                douts[i] = dOut.copy()
+                dOut = self.layers[i].backward(dOut, need_input_grad=True)
+            dense = [i for i, l in enumerate(self.layers) if isinstance(l, _layers.Dense)]
+            records = []
+            for j, i in enumerate(dense):
+                layer = self.layers[i]
+                nxt = dense[j + 1] if j + 1 < len(dense) else None
+                a_out = inputs[nxt] if nxt is not None else out
+                z = inputs[i + 1] if i + 1 < len(self.layers) else out
+                records.append({
+                    "layer": i, "loss": c, "a_in": inputs[i].copy(), "z": z.copy(),
+                    "a_out": a_out.copy(), "delta": douts[i],
+                    "dW": layer.grads["W"].copy(),
+                    "db": layer.grads["b"].copy() if layer.bias else None,
+                })
+            return records
+        finally:
+            for k, v in saved_buffers.items():
+                self.buffers[k][...] = v
+            for k, v in saved_grads.items():
+                self.grads[k][...] = v
+            self.rng.bit_generator.state = saved_rng
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, **kwargs):
+        """Train with mini-batch gradient descent; see :func:`bprop.training.fit`."""
+        from .training import fit
+        return fit(self, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
+                   batch_size=batch_size, **kwargs)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters and buffers, keyed ``"<index>.<name>"``."""
+        return {k: v.copy() for d in (self.params, self.buffers) for k, v in d.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy arrays into the live parameters and buffers (shapes must match)."""
+        live = {**self.params, **self.buffers}
+        missing = sorted(set(live) - set(state))
+        unexpected = sorted(set(state) - set(live))
+        if missing or unexpected:
+            raise ValueError(f"state does not fit this network: missing {missing}, "
+                             f"unexpected {unexpected}")
+        for k, v in state.items():
+            v = np.asarray(v)
+            if v.shape != live[k].shape:
+                raise ValueError(f"state entry {k!r} has shape {v.shape}, the network needs "
+                                 f"{live[k].shape}")
+            live[k][...] = v
+
+    def get_config(self) -> dict:
+        return {"dtype": self.dtype.name, "layers": [l.get_config() for l in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict, seed=None) -> "Sequential":
+        """Rebuild the architecture (fresh parameters) from :meth:`get_config`."""
+        built = []
+        for i, spec in enumerate(config["layers"]):
+            spec = dict(spec)
+            kind = spec.pop("type", None)
+            if kind not in LAYER_TYPES:
+                raise ValueError(f"unknown layer type {kind!r} at position {i}; "
+                                 f"valid: {', '.join(sorted(LAYER_TYPES))}")
+            if kind == "Dense":  # a custom initialiser cannot be rebuilt; weights are loaded anyway
+                for key in ("init", "bias_init"):
+                    if isinstance(spec.get(key), dict) and spec[key].get("name") == "custom":
+                        spec[key] = "zeros"
+            if kind == "BatchNorm":
+                spec["n"] = spec.pop("n")
+            built.append(LAYER_TYPES[kind](**spec))
+        return cls(built, seed=seed, dtype=config.get("dtype", "float32"))
+
+    def copy(self) -> "Sequential":
+        """An independent copy (parameters, buffers, generator state, metadata)."""
+        return _copy.deepcopy(self)
+
+    def astype(self, dtype) -> "Sequential":
+        """A copy with parameters and buffers converted to ``dtype``."""
+        new = Sequential.from_config({**self.get_config(), "dtype": check_dtype(dtype).name})
+        new.load_state_dict(self.state_dict())
+        new.rng.bit_generator.state = _copy.deepcopy(self.rng.bit_generator.state)
+        new.metadata = _copy.deepcopy(self.metadata)
+        return new
+
+    def save(self, path) -> None:
+        """Write the model to one ``.npz`` file (atomically, without pickle); see :func:`bprop.load`."""
+        from .io import save_model
+        save_model(self, path)
+
+    # ------------------------------------------------------------------ display
+    def summary(self) -> str:
+        """A table of layers, output shapes and parameter counts."""
+        rows, n = [], self.n_in
+        for i, layer in enumerate(self.layers):
+            n = layer.output_features(n) if n is not None else layer.n_out
+            shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in layer.params.items())
+            rows.append((str(i), repr(layer), f"(n, {n})", shapes or "-", f"{layer.n_params:,}"))
+        head = ("#", "layer", "output", "parameters", "count")
+        widths = [max(len(r[c]) for r in rows + [head]) for c in range(5)]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
+        rule = "-" * (sum(widths) + 8)
+        lines = [f"Sequential ({self.dtype.name}, input (n, {self.n_in}))", rule, fmt.format(*head), rule]
+        lines += [fmt.format(*r) for r in rows]
+        lines += [rule, f"total parameters: {self.n_params:,}"]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"  ({i}) {l!r}" for i, l in enumerate(self.layers))
+        return f"Sequential([\n{body}\n], dtype={self.dtype.name!r}, params={self.n_params:,})"
