@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ._errors import DatasetUnavailableError
+
 ENV_DATA_DIR = "BPROP_DATA_DIR"
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
@@ -39,32 +41,6 @@ TIMEOUT_S = 30.0
 #: The opener used for downloads: ``urlopen(url, timeout=...)`` returns a
 #: binary file-like object. Replace it (e.g. with ``monkeypatch``) to test offline.
 urlopen: Callable = urllib.request.urlopen
-
-
-class DatasetUnavailableError(OSError):
-    """A data set's files are neither on disk nor downloadable (e.g. offline).
-
-    Attributes
-    ----------
-    name : str
-        The data set.
-    missing : list of str
-        File names that could not be found or fetched.
-    folder : pathlib.Path
-        Where the files are expected.
-    errors : list of str
-        One line per failed attempt (mirror URL and reason).
-    """
-
-    def __init__(self, message: str, *, name: str, missing: list[str], folder: Path, errors: list[str]):
-        super().__init__(message)
-        self.name = name
-        self.missing = list(missing)
-        self.folder = Path(folder)
-        self.errors = list(errors)
-
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,345 @@
+"""Tabular data from CSV files (``--data csv:PATH``), with the stdlib :mod:`csv` reader.
+
+Rules, in the order they apply:
+
+- **Delimiter**: ``,``; a file whose first line has no comma but has ``;``
+  or a tab uses that instead.
+- **Header**: the first row is a header when one of its cells is not a
+  number while the rest of that column is, or when none of its cells is a
+  number. Without a header the columns are called ``col0, col1, …``.
+- **Target**: ``target`` is a column name, a 0-based index or a negative
+  index (``-1`` is the last column, the default). A string that is not a
+  column name but reads as an integer is taken as an index.
+- **Features**: every other column; each cell must be a finite number.
+- **Task**: a target with a non-numeric value is a classification target;
+  a numeric one is classification when it holds only integers and few
+  distinct values (at most 20, and at most half the rows), else regression.
+  Classes are the sorted distinct labels (numerically for numbers);
+  ``class_names`` keeps them as strings, and ``Dataset.decode_labels`` maps
+  class indices back.
+
+Row numbers in error messages are line numbers of the file (1-based).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._dataset import (
+    CLASSIFICATION,
+    REGRESSION,
+    TASKS,
+    Dataset,
+    _label_to_str,
+    check_n_samples,
+    check_seed,
+    split,
+    subsample,
+)
+
+MAX_CLASSES = 20
+
+
+class _Table:
+    """Cells of a CSV file as strings, with the file line of each row."""
+
+    def __init__(self, path: str, header: list[str] | None, rows: list[list[str]], lines: list[int]):
+        self.path = path
+        self.header = header
+        self.rows = rows
+        self.lines = lines
+
+    @property
+    def names(self) -> list[str]:
+        if self.header is not None:
+            return self.header
+        return [f"col{j}" for j in range(len(self.rows[0]) if self.rows else 0)]
+
+    def column(self, j: int) -> list[str]:
+        return [row[j] for row in self.rows]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    if "," in first_line:
+        return ","
+    counts = {d: first_line.count(d) for d in (";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
+    numeric = [_is_number(cell) for cell in first]
+    if not any(numeric):
+        return True
+    for j, is_num in enumerate(numeric):
+        if not is_num and rest and all(_is_number(row[j]) for row in rest):
+            return True
+    return False
+
+
+def read_table(path, *, header: bool | None = None) -> _Table:
+    """Read a CSV file into strings, detecting the delimiter and the header.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    header : bool, optional
+        Force the first row to be (``True``) or not be (``False``) a header;
+        detected by default (see the module docstring).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        The file is empty or its rows have different numbers of columns.
+    """
+    name = os.fspath(path)
+    if not Path(name).is_file():
+        raise FileNotFoundError(
+            f"CSV file {name!r} does not exist (from --data csv:PATH); check the path, "
+            f"relative paths start from {os.getcwd()}"
+        )
+    with open(name, newline="", encoding="utf-8-sig") as f:
+        first_line = f.readline()
+        f.seek(0)
+        reader = csv.reader(f, delimiter=_sniff_delimiter(first_line))
+        rows, lines = [], []
+        for row in reader:
+            cells = [cell.strip() for cell in row]
+            if not any(cells):
+                continue  # blank line
+            if rows and len(cells) != len(rows[0]):
+                raise ValueError(
+                    f"CSV file {name!r}: row {reader.line_num} has {len(cells)} columns, "
+                    f"expected {len(rows[0])} like row {lines[0]}; every row needs the same columns"
+                )
+            rows.append(cells)
+            lines.append(reader.line_num)
+    if not rows:
+        raise ValueError(f"CSV file {name!r} is empty; it needs rows of comma-separated numbers")
+    if header is None:
+        header = _looks_like_header(rows[0], rows[1:])
+    names = None
+    if header:
+        names = [cell or f"col{j}" for j, cell in enumerate(rows[0])]
+        rows, lines = rows[1:], lines[1:]
+    return _Table(name, names, rows, lines)
+
+
+def _numeric(table: _Table, j: int, role: str) -> np.ndarray:
+    """Column ``j`` as float64, or a ValueError naming the column, value and row."""
+    values = table.column(j)
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except ValueError:
+        out = None
+    if out is not None and np.isfinite(out).all():
+        return out
+    column = table.names[j]
+    numbers = []
+    for value, line in zip(values, table.lines):
+        try:
+            number = float(value)
+        except ValueError:
+            what = "is empty (a missing value)" if value == "" else f"has a non-numeric value {value!r}"
+            raise ValueError(
+                f"CSV file {table.path!r}: {role} column {column!r} {what} at row {line}; "
+                f"{role}s must be numbers: encode categories as numbers, fill in or drop missing values, "
+                "or choose another column with --target"
+            ) from None
+        if not math.isfinite(number):
+            raise ValueError(
+                f"CSV file {table.path!r}: {role} column {column!r} has a non-finite value {value!r} at row {line}; "
+                "fill in or drop missing and infinite values"
+            )
+        numbers.append(number)
+    return np.array(numbers, dtype=np.float64)
+
+
+def _resolve_target(target, table: _Table) -> int:
+    names = table.names
+    listing = ", ".join(f"{j}: {n!r}" for j, n in enumerate(names))
+    if target is None:
+        return len(names) - 1
+    if isinstance(target, bool) or not isinstance(target, (str, int, np.integer)):
+        raise TypeError(f"target must be a column name or an integer index, got {target!r}")
+    if isinstance(target, str):
+        matches = [j for j, n in enumerate(names) if n == target]
+        if len(matches) > 1:
+            raise ValueError(f"target {target!r} names {len(matches)} columns of {table.path!r}; give its index instead ({listing})")
+        if matches:
+            return matches[0]
+        try:
+            target = int(target)
+        except ValueError:
+            raise ValueError(
+                f"target column {target!r} is not in CSV file {table.path!r}; its columns are {listing} "
+                "(give a name or a 0-based index; negative counts from the end)"
+            ) from None
+    j = int(target)
+    if not -len(names) <= j < len(names):
+        raise ValueError(
+            f"target index {j} is out of range for CSV file {table.path!r} with {len(names)} columns: {listing} "
+            "(give a name or a 0-based index; negative counts from the end)"
+        )
+    return j % len(names)
+
+
+def _encode_target(values: list[str], table: _Table, j: int, task: str | None):
+    """Target values -> (y, task, class_names)."""
+    column = table.names[j]
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(float(value))
+        except ValueError:
+            numbers = None
+            break
+    if numbers is None:
+        if task == REGRESSION:
+            _numeric(table, j, "target")  # raises, naming the value and row
+        labels = sorted(set(values))
+        if "" in labels:
+            line = table.lines[values.index("")]
+            raise ValueError(f"CSV file {table.path!r}: target column {column!r} is empty at row {line}; fill in or drop that row")
+        index = {label: i for i, label in enumerate(labels)}
+        return np.array([index[v] for v in values], dtype=np.int64), CLASSIFICATION, labels
+    y = _numeric(table, j, "target")
+    distinct = np.unique(y)
+    if task is None:
+        few = len(distinct) <= max(2, min(MAX_CLASSES, len(y) // 2))
+        task = CLASSIFICATION if few and np.all(distinct == np.round(distinct)) else REGRESSION
+    if task == REGRESSION:
+        return y, REGRESSION, None
+    return np.searchsorted(distinct, y).astype(np.int64), CLASSIFICATION, [_label_to_str(v) for v in distinct]
+
+
+def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0.2, seed=0,
+             n_samples=None, header: bool | None = None) -> Dataset:
+    """Load a CSV file as a :class:`Dataset` (the rules are in the module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    target : str or int, optional
+        The target column: a name, a 0-based index or a negative index.
+        Default: the last column.
+    task : {"classification", "regression"}, optional
+        Override the inferred task.
+    test_size : float
+        Fraction of rows kept for the test part.
+    seed : int or None
+        Seeds the split (stratified for classification) and any subset.
+    n_samples : int, optional
+        Use a random subset of this many rows.
+    header : bool, optional
+        Force header detection on or off.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        Ragged rows, a non-numeric or missing feature value (naming the
+        column, the value and the row), a target column that does not exist
+        (listing the columns), or fewer than two rows.
+
+    Examples
+    --------
+    >>> ds = read_csv("iris.csv", target="species")   # doctest: +SKIP
+    >>> ds.class_names                                  # doctest: +SKIP
+    ['setosa', 'versicolor', 'virginica']
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)} or None (inferred), got {task!r}")
+    table = read_table(path, header=header)
+    names = table.names
+    if len(names) < 2:
+        raise ValueError(
+            f"CSV file {table.path!r} has {len(names)} column; it needs at least one feature column and a target column"
+        )
+    if len(table.rows) < 2:
+        raise ValueError(f"CSV file {table.path!r} has {len(table.rows)} data row; it needs at least 2")
+    j_target = _resolve_target(target, table)
+    features = [j for j in range(len(names)) if j != j_target]
+    X = np.column_stack([_numeric(table, j, "feature") for j in features])
+    y, task, class_names = _encode_target(table.column(j_target), table, j_target, task)
+    seed = check_seed(seed)
+    stratify = task == CLASSIFICATION
+    X, y = subsample(X, y, check_n_samples(n_samples, minimum=2), seed=seed, stratify=stratify, what=table.path)
+    X_train, y_train, X_test, y_test = split(X, y, test_size=test_size, seed=seed, stratify=stratify)
+    detail = f"{len(class_names)} classes" if class_names is not None else "regression"
+    return Dataset(
+        name=f"csv:{table.path}",
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        task=task,
+        class_names=class_names,
+        feature_names=[names[j] for j in features],
+        description=f"CSV file {table.path}: {len(X)} rows × {len(features)} features, "
+                    f"target column {names[j_target]!r} ({detail})",
+    )
+
+
+def read_features(path, *, feature_names=None, n_features: int | None = None,
+                  header: bool | None = None) -> tuple[np.ndarray, list[str]]:
+    """Read the feature matrix of a CSV file, e.g. for ``bprop predict``.
+
+    With a header and ``feature_names``, the columns of those names are
+    taken, in that order (other columns, such as a target, are ignored); if
+    some name is missing but the file has exactly ``n_features`` columns, the
+    columns are taken by position. Otherwise every column is a feature.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    feature_names : list of str, optional
+        The features the model was trained on.
+    n_features : int, optional
+        The number of features the model expects.
+    header : bool, optional
+        Force header detection on or off.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, n_features)
+    names : list of str
+        The columns used.
+    """
+    table = read_table(path, header=header)
+    names = table.names
+    if table.header is not None and feature_names is not None and all(f in names for f in feature_names):
+        columns = [names.index(f) for f in feature_names]
+    else:
+        columns = list(range(len(names)))
+        expected = len(feature_names) if feature_names is not None else n_features
+        if expected is not None and expected != len(columns):
+            want = f" named {list(feature_names)}" if feature_names is not None else ""
+            raise ValueError(
+                f"CSV file {table.path!r} has {len(columns)} columns ({names}), but the model expects "
+                f"{expected} feature columns{want}; give a header with those names or exactly {expected} columns"
+            )
+    if not table.rows:
+        return np.empty((0, len(columns))), [names[j] for j in columns]
+    X = np.column_stack([_numeric(table, j, "feature") for j in columns])
+    return X, [names[j] for j in columns]
