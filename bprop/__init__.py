@@ -14,19 +14,21 @@ from .io import load
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .network import Sequential
-from . import initializers
+from .training import Callback, EarlyStopping, History, resume
+from . import initializers, optim
 
 __all__ = [
     "__version__", "Sequential", "Layer", "Dense", "BatchNorm", "Dropout",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax",
     "MSE", "CrossEntropy", "BinaryCrossEntropy", "Loss",
     "gradcheck", "GradcheckResult", "DivergenceError", "load", "initializers", "optim",
+    "Callback", "EarlyStopping", "History", "resume",
 ]
 
 
 def __getattr__(name):
-    # bprop.optim, bprop.data, bprop.sklearn are imported on first use.
-    if name in ("optim", "data", "training", "sklearn"):
+    # bprop.data and bprop.sklearn are imported on first use.
+    if name in ("data", "sklearn", "metrics"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'bprop' has no attribute {name!r}")

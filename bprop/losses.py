@@ -27,8 +27,18 @@ from ._validation import check_array, unknown_name
 from .activations import stable_sigmoid, stable_softmax
 
 
+def _row_scale(weights: np.ndarray, dtype) -> np.ndarray:
+    """``w_x / Σ w``: the factor that replaces ``1/n`` for weighted samples."""
+    w = np.asarray(weights, dtype=np.float64)
+    return (w / w.sum()).astype(dtype, copy=False)
+
+
 class Loss:
-    """Base class; see the module docstring for the contract."""
+    """Base class; see the module docstring for the contract.
+
+    With sample weights ``w`` the loss is the weighted mean
+    ``C = Σ_x w_x C_x / Σ_x w_x`` — a weight of 2 counts a sample twice.
+    """
 
     name = "loss"
     task = "regression"
@@ -43,10 +53,19 @@ class Loss:
                              f"output(s); {self.name} needs one target per output")
         return Y
 
-    def value(self, out: np.ndarray, Y: np.ndarray) -> float:
+    def per_sample(self, out: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The per-sample loss ``C_x`` (summed over outputs), shape ``(n,)``."""
         raise NotImplementedError
 
-    def value_and_grad(self, out: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+    def value(self, out: np.ndarray, Y: np.ndarray, weights=None) -> float:
+        """``C``: the mean of :meth:`per_sample`, or ``Σ w_x C_x / Σ w_x`` with weights."""
+        per = self.per_sample(out, Y)
+        if weights is None:
+            return float(np.sum(per, dtype=np.float64) / len(out))
+        return float(np.sum(per * _row_scale(weights, out.dtype), dtype=np.float64))
+
+    def value_and_grad(self, out: np.ndarray, Y: np.ndarray, weights=None) -> tuple[float, np.ndarray]:
+        """``C`` and ``∂C/∂out`` (the ``1/n`` — or ``w_x/Σw`` — included)."""
         raise NotImplementedError
 
     def __call__(self, out, y) -> float:
@@ -74,14 +93,19 @@ class MSE(Loss):
     name = "mse"
     task = "regression"
 
-    def value(self, out, Y):
+    def per_sample(self, out, Y):
         r = out - Y
-        return float(0.5 * np.sum(r * r, dtype=np.float64) / len(out))
+        return 0.5 * np.sum(r * r, axis=1)
 
-    def value_and_grad(self, out, Y):
+    def value_and_grad(self, out, Y, weights=None):
         r = out - Y
-        c = float(0.5 * np.sum(r * r, dtype=np.float64) / len(out))
-        r *= out.dtype.type(1.0 / len(out))
+        if weights is None:
+            c = float(0.5 * np.sum(r * r, dtype=np.float64) / len(out))
+            r *= out.dtype.type(1.0 / len(out))
+            return c, r
+        s = _row_scale(weights, out.dtype)
+        c = float(np.sum(0.5 * np.sum(r * r, axis=1) * s, dtype=np.float64))
+        r *= s[:, None]
         return c, r
 
 
@@ -120,15 +144,20 @@ class CrossEntropy(Loss):
         shifted = Z - Z.max(axis=1, keepdims=True)
         return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
-    def value(self, out, Y):
-        return float(-np.sum(Y * self._log_softmax(out), dtype=np.float64) / len(out))
+    def per_sample(self, out, Y):
+        return -np.sum(Y * self._log_softmax(out), axis=1)
 
-    def value_and_grad(self, out, Y):
+    def value_and_grad(self, out, Y, weights=None):
         logp = self._log_softmax(out)
-        c = float(-np.sum(Y * logp, dtype=np.float64) / len(out))
         P = np.exp(logp)
         P -= Y
-        P *= out.dtype.type(1.0 / len(out))
+        if weights is None:
+            c = float(-np.sum(Y * logp, dtype=np.float64) / len(out))
+            P *= out.dtype.type(1.0 / len(out))
+            return c, P
+        s = _row_scale(weights, out.dtype)
+        c = float(-np.sum(np.sum(Y * logp, axis=1) * s, dtype=np.float64))
+        P *= s[:, None]
         return c, P
 
     def output_to_prediction(self, out):
@@ -153,15 +182,19 @@ class BinaryCrossEntropy(Loss):
                              f"probabilities), got values in [{Y.min()}, {Y.max()}]")
         return Y
 
-    def value(self, out, Y):
-        per = np.maximum(out, 0) - out * Y + np.log1p(np.exp(-np.abs(out)))
-        return float(np.sum(per, dtype=np.float64) / len(out))
+    def per_sample(self, out, Y):
+        return np.sum(np.maximum(out, 0) - out * Y + np.log1p(np.exp(-np.abs(out))), axis=1)
 
-    def value_and_grad(self, out, Y):
-        c = self.value(out, Y)
+    def value_and_grad(self, out, Y, weights=None):
         G = stable_sigmoid(out)
         G -= Y
-        G *= out.dtype.type(1.0 / len(out))
+        if weights is None:
+            c = float(np.sum(self.per_sample(out, Y), dtype=np.float64) / len(out))
+            G *= out.dtype.type(1.0 / len(out))
+            return c, G
+        s = _row_scale(weights, out.dtype)
+        c = float(np.sum(self.per_sample(out, Y) * s, dtype=np.float64))
+        G *= s[:, None]
         return c, G
 
     def output_to_prediction(self, out):

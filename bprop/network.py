@@ -95,11 +95,17 @@ class Sequential:
         for i in range(last, -1, -1):
             dOut = self.layers[i].backward(dOut, need_input_grad=i > 0)
 
-    def _backprop(self, X: np.ndarray, Y: np.ndarray, loss: Loss) -> float:
+    def _backprop(self, X: np.ndarray, Y: np.ndarray, loss: Loss,
+                  weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """Unchecked forward (training mode) + backward; returns ``(C, output)``.
+
+        The output array stays valid until the next forward pass (the fit loop
+        reads it for the running metrics).
+        """
         out = self._forward(X, True)
-        c, dOut = loss.value_and_grad(out, Y)
+        c, dOut = loss.value_and_grad(out, Y, weights)
         self._backward(dOut)
-        return c
+        return c, out
 
     def _check_X(self, X) -> np.ndarray:
         X = check_X(X, None, self.dtype)
@@ -146,7 +152,7 @@ class Sequential:
         Leaves ``∂C/∂θ`` in :attr:`grads` (overwriting, not accumulating).
         """
         X, Y, loss = self.prepare(X, y, loss)
-        return self._backprop(X, Y, loss)
+        return self._backprop(X, Y, loss)[0]
 
     def trace(self, X, y, loss) -> list[dict]:
         r"""Every quantity of BP1–BP4, one record per Dense layer, in order.

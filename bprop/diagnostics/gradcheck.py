@@ -86,7 +86,7 @@ def gradcheck(net, X, y, loss, *, eps: float = 1e-6, tolerance: float = 1e-6,
         for k, v in buffers.items():
             net64.buffers[k][...] = v
         if backprop:
-            return net64._backprop(X64, Y64, loss)
+            return net64._backprop(X64, Y64, loss)[0]
         return loss.value(net64._forward(X64, True), Y64)
 
     evaluate(True)
