@@ -46,8 +46,11 @@ __all__ = [
 
 
 def _expectation(name, gt, ge, lt, le):
-    lo = f"{gt} < " if gt is not None else f"{ge} <= " if ge is not None else ""
+    """``"lr > 0"``, ``"0 <= momentum < 1"``, ...: the condition a value failed."""
     hi = f" < {lt}" if lt is not None else f" <= {le}" if le is not None else ""
+    if not hi:  # one-sided: the name first, as PyTorch's messages read
+        return f"{name} > {gt}" if gt is not None else f"{name} >= {ge}" if ge is not None else f"finite {name}"
+    lo = f"{gt} < " if gt is not None else f"{ge} <= " if ge is not None else ""
     return f"{lo}{name}{hi}"
 
 
@@ -86,6 +89,13 @@ def check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"Invalid {name}: {value!r} (expected one of {', '.join(map(repr, choices))})")
     return value
+
+
+def lookup(table: dict, key, what: str):
+    """``table[key]``, or ``ValueError: Unknown <what> 'key'. Valid <what>s are: ...``."""
+    if key not in table:
+        raise ValueError(f"Unknown {what} {key!r}. Valid {what}s are: {', '.join(table)}")
+    return table[key]
 
 
 def check_lr(lr):
@@ -411,19 +421,13 @@ def get(name, **kwargs) -> Schedule:
     """
     if isinstance(name, Schedule):
         return name
-    key = str(name).lower().replace("-", "_")
-    if key not in NAMES:
-        raise ValueError(f"Unknown schedule {name!r}. Valid schedules are: {', '.join(NAMES)}")
-    return NAMES[key](**kwargs)
+    return lookup(NAMES, str(name).lower().replace("-", "_"), "schedule")(**kwargs)
 
 
 def from_config(cfg: dict) -> Schedule:
     """Rebuild a schedule from ``schedule.get_config()``."""
     cfg = dict(cfg)
-    kind = cfg.pop("type", None)
-    if kind not in _CLASSES:
-        raise ValueError(f"Unknown schedule type {kind!r}. Valid types are: {', '.join(_CLASSES)}")
-    if kind == "LinearWarmup":
-        after = cfg["after"]
-        cfg["after"] = from_config(after) if isinstance(after, dict) else after
-    return _CLASSES[kind](**cfg)
+    cls = lookup(_CLASSES, cfg.pop("type", None), "schedule type")
+    if cls is LinearWarmup and isinstance(cfg["after"], dict):
+        cfg["after"] = from_config(cfg["after"])
+    return cls(**cfg)

@@ -1,0 +1,438 @@
+r"""Gradient transforms: the building blocks of every optimiser.
+
+As in optax, an optimiser is a chain of small transforms, each rewriting the
+*update* ``u`` of every parameter, after which the parameters move by it::
+
+    u ← ∂C/∂θ                     (a copy: net.grads is never changed)
+    u ← T_n(... T_1(u) ...)        (each transform in place)
+    θ ← θ + u
+
+The last transform is :class:`ScaleByLearningRate`, ``u ← −η u``, so the
+updates before it are descent *directions*. For example, Adam is
+``chain(ScaleByAdam(β1, β2, ε), ScaleByLearningRate(η))`` and SGD with
+momentum and L2 weight decay is
+``chain(AddDecayedWeights(λ), Trace(μ), ScaleByLearningRate(η))``.
+
+Contract of a :class:`Transform`:
+
+- ``update(updates, params, step, scratch)`` rewrites the arrays of
+  ``updates`` (dict keyed like ``net.params``, ``"0.W"``) **in place**;
+  ``step`` is the 0-based index of this update; ``scratch`` holds one work
+  array per parameter (same shape and dtype, contents undefined).
+- Per-parameter state lives in ``transform.state[slot][key]``, allocated with
+  the parameter's shape and dtype by ``init(key, param)`` on the first step.
+  In ``optimizer.state_dict()["arrays"]`` it appears as ``"<name>.<slot>/<key>"``,
+  e.g. ``"adam.m/0.W"``.
+- Hot-path arithmetic writes into existing arrays (``out=``, ``*=``): no
+  temporaries are allocated per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .schedules import Constant, Schedule, as_schedule, check_real, lookup
+from .schedules import from_config as schedule_from_config
+
+__all__ = [
+    "Transform",
+    "AddDecayedWeights",
+    "Trace",
+    "ScaleByRMS",
+    "ScaleByAdam",
+    "ClipByGlobalNorm",
+    "ClipByValue",
+    "ScaleByLearningRate",
+    "global_norm",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "from_config",
+]
+
+
+# -- in-place clipping of a dict of arrays (also for the fit loop) -------------------
+
+
+def global_norm(arrays: dict) -> float:
+    r"""The Euclidean norm of all arrays together, :math:`\sqrt{\sum_i \lVert g_i \rVert^2}`."""
+    total = 0.0
+    for a in arrays.values():
+        flat = a.reshape(-1)
+        total += float(np.dot(flat, flat))
+    return math.sqrt(total)
+
+
+def clip_grad_norm_(grads: dict, max_norm: float) -> float:
+    r"""Scale all arrays in place so that their global norm is at most ``max_norm``.
+
+    .. math:: g \leftarrow g \cdot \min\!\left(1, \frac{c}{\lVert g \rVert + 10^{-6}}\right)
+
+    as ``torch.nn.utils.clip_grad_norm_`` (which also adds 1e-6). Returns the
+    norm before clipping.
+    """
+    norm = global_norm(grads)
+    coef = max_norm / (norm + 1e-6)
+    if coef < 1.0:
+        for a in grads.values():
+            a *= coef
+    return norm
+
+
+def clip_grad_value_(grads: dict, clip_value: float) -> None:
+    r"""Clip every element in place to :math:`[-c, c]`, as ``torch.nn.utils.clip_grad_value_``."""
+    for a in grads.values():
+        np.clip(a, -clip_value, clip_value, out=a)
+
+
+# -- transforms -----------------------------------------------------------------------
+
+
+class Transform:
+    """Base class of a gradient transform (see the module docstring for the contract).
+
+    Attributes
+    ----------
+    name : str
+        Prefix of its state keys (made unique within a chain by the optimiser).
+    slots : tuple of str
+        Names of its per-parameter state arrays.
+    state : dict
+        ``state[slot][key]`` -> ndarray.
+    """
+
+    name = "transform"
+    slots: tuple = ()
+
+    def __init__(self):
+        self.state = {s: {} for s in self.slots}
+
+    def init(self, key: str, param: np.ndarray) -> None:
+        """Allocate (zeros) or check this transform's state for parameter ``key``."""
+        for s in self.slots:
+            arr = self.state[s].get(key)
+            if arr is None:
+                self.state[s][key] = np.zeros(param.shape, dtype=param.dtype)
+            elif arr.shape != param.shape:
+                raise ValueError(
+                    f"Optimiser state {self.name}.{s}/{key} has shape {arr.shape} but parameter {key!r} "
+                    f"has shape {param.shape}: the state belongs to another network"
+                )
+            elif arr.dtype != param.dtype:
+                self.state[s][key] = arr.astype(param.dtype)
+
+    def update(self, updates: dict, params: dict, step: int, scratch: dict) -> None:
+        raise NotImplementedError
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The learning-rate schedule this transform uses, if any."""
+        return None
+
+    def get_config(self) -> dict:
+        return {"type": type(self).__name__}
+
+    def scalar_state(self) -> dict:
+        """JSON-able state besides the arrays (a schedule's, for instance)."""
+        return {}
+
+    def load_scalar_state(self, state: dict) -> None:
+        pass
+
+
+class AddDecayedWeights(Transform):
+    r"""Add weight decay to the update: :math:`u \leftarrow u + \lambda\,\theta`.
+
+    First in a chain it is L2 regularisation coupled to the gradient
+    (``weight_decay`` of torch's SGD, RMSprop and Adam). After an adaptive
+    scaling and before :class:`ScaleByLearningRate` it is *decoupled* weight
+    decay, :math:`\theta \leftarrow \theta - \eta(\hat u + \lambda\theta)`
+    (AdamW; Loshchilov & Hutter, https://arxiv.org/abs/1711.05101).
+
+    Parameters
+    ----------
+    weight_decay : float
+        λ ≥ 0.
+    """
+
+    name = "decay"
+
+    def __init__(self, weight_decay):
+        super().__init__()
+        self.weight_decay = check_real(weight_decay, "weight_decay", "weight_decay value", ge=0)
+
+    def update(self, updates, params, step, scratch):
+        wd = self.weight_decay
+        for key, u in updates.items():
+            tmp = scratch[key]
+            np.multiply(params[key], wd, out=tmp)
+            u += tmp
+
+    def get_config(self):
+        return {"type": "AddDecayedWeights", "weight_decay": self.weight_decay}
+
+
+class Trace(Transform):
+    r"""Momentum (heavy ball), optionally Nesterov, with PyTorch's convention.
+
+    .. math::
+
+        b_t = \mu\, b_{t-1} + u_t, \quad b_0 = 0 \;(\text{so } b_1 = u_1), \qquad
+        u_t \leftarrow \begin{cases} u_t + \mu\, b_t & \text{Nesterov} \\ b_t & \text{otherwise} \end{cases}
+
+    This is ``torch.optim.SGD`` with ``dampening=0``: the learning rate
+    multiplies the buffer afterwards. Sutskever et al. (2013,
+    http://proceedings.mlr.press/v28/sutskever13.html) fold η into the
+    velocity, :math:`v \leftarrow \mu v - \eta g`; the two agree for a
+    constant η and differ when η changes during training.
+
+    Parameters
+    ----------
+    momentum : float
+        μ, 0 ≤ μ < 1.
+    nesterov : bool, default False
+        Use Nesterov's look-ahead form.
+    """
+
+    name = "trace"
+    slots = ("momentum",)
+
+    def __init__(self, momentum, nesterov=False):
+        super().__init__()
+        self.momentum = check_real(momentum, "momentum", "momentum value", ge=0, lt=1)
+        self.nesterov = bool(nesterov)
+
+    def update(self, updates, params, step, scratch):
+        mu, bufs = self.momentum, self.state["momentum"]
+        for key, u in updates.items():
+            buf = bufs[key]
+            buf *= mu
+            buf += u
+            if self.nesterov:
+                tmp = scratch[key]
+                np.multiply(buf, mu, out=tmp)
+                u += tmp
+            else:
+                np.copyto(u, buf)
+
+    def get_config(self):
+        return {"type": "Trace", "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class ScaleByRMS(Transform):
+    r"""Divide by a running root mean square of the updates (RMSProp, not centred).
+
+    .. math::
+
+        s_t = \alpha\, s_{t-1} + (1 - \alpha)\, u_t \odot u_t, \quad s_0 = 0, \qquad
+        u_t \leftarrow \frac{u_t}{\sqrt{s_t} + \varepsilon}
+
+    ε is added outside the root, as in ``torch.optim.RMSprop``. Hinton,
+    *Neural Networks for Machine Learning*, lecture 6e,
+    https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf.
+
+    Parameters
+    ----------
+    alpha : float, default 0.99
+        Smoothing constant α, 0 ≤ α < 1.
+    eps : float, default 1e-8
+        ε ≥ 0.
+    """
+
+    name = "rms"
+    slots = ("square_avg",)
+
+    def __init__(self, alpha=0.99, eps=1e-8):
+        super().__init__()
+        self.alpha = check_real(alpha, "alpha", "alpha value", ge=0, lt=1)
+        self.eps = check_real(eps, "eps", "epsilon value", ge=0)
+
+    def update(self, updates, params, step, scratch):
+        alpha, eps, sq_avgs = self.alpha, self.eps, self.state["square_avg"]
+        one_minus_alpha = 1 - alpha
+        for key, u in updates.items():
+            s, tmp = sq_avgs[key], scratch[key]
+            s *= alpha
+            np.multiply(u, one_minus_alpha, out=tmp)
+            tmp *= u
+            s += tmp
+            np.sqrt(s, out=tmp)
+            tmp += eps
+            u /= tmp
+
+    def get_config(self):
+        return {"type": "ScaleByRMS", "alpha": self.alpha, "eps": self.eps}
+
+
+class ScaleByAdam(Transform):
+    r"""Adam's bias-corrected moment scaling (Kingma & Ba, Algorithm 1).
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, u_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, u_t \odot u_t, \qquad m_0 = v_0 = 0, \\
+        u_t &\leftarrow \frac{m_t / (1 - \beta_1^t)}{\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \varepsilon}
+             = \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}
+
+    with t = step + 1. ε is added to :math:`\sqrt{\hat v_t}`, as in the
+    paper (https://arxiv.org/abs/1412.6980) and ``torch.optim.Adam``, whose
+    order of operations bprop follows (``m`` is updated as torch's
+    ``lerp_``). One of the tutorials bprop accompanies (seed 004) writes
+    :math:`\eta\,\hat M_n / \sqrt{\varepsilon + \hat G_n}`, with ε under the
+    root; the two differ only while :math:`\hat v` is of the order of ε.
+
+    Parameters
+    ----------
+    b1, b2 : float, default 0.9, 0.999
+        β1, β2 in [0, 1).
+    eps : float, default 1e-8
+        ε ≥ 0.
+    """
+
+    name = "adam"
+    slots = ("m", "v")
+
+    def __init__(self, b1=0.9, b2=0.999, eps=1e-8):
+        super().__init__()
+        self.b1 = check_real(b1, "betas[0]", "beta parameter at index 0", ge=0, lt=1)
+        self.b2 = check_real(b2, "betas[1]", "beta parameter at index 1", ge=0, lt=1)
+        self.eps = check_real(eps, "eps", "epsilon value", ge=0)
+
+    def update(self, updates, params, step, scratch):
+        b1, b2, eps = self.b1, self.b2, self.eps
+        t = step + 1
+        bias_correction1 = 1 - b1**t
+        bias_correction2_sqrt = (1 - b2**t) ** 0.5
+        w1 = 1 - b1  # torch: exp_avg.lerp_(grad, 1 - beta1)
+        small = abs(w1) < 0.5
+        one_minus_b2 = 1 - b2
+        ms, vs = self.state["m"], self.state["v"]
+        for key, u in updates.items():
+            m, v, tmp = ms[key], vs[key], scratch[key]
+            # m ← lerp(m, u, w1), in torch's two forms
+            np.subtract(u, m, out=tmp)
+            if small:
+                tmp *= w1
+                m += tmp
+            else:
+                tmp *= 1 - w1
+                np.subtract(u, tmp, out=m)
+            # v ← β2 v + (1 − β2) u ⊙ u
+            v *= b2
+            np.multiply(u, one_minus_b2, out=tmp)
+            tmp *= u
+            v += tmp
+            # u ← (m / bc1) / (√v / √bc2 + ε)
+            np.sqrt(v, out=tmp)
+            tmp /= bias_correction2_sqrt
+            tmp += eps
+            np.divide(m, bias_correction1, out=u)
+            u /= tmp
+
+    def get_config(self):
+        return {"type": "ScaleByAdam", "b1": self.b1, "b2": self.b2, "eps": self.eps}
+
+
+class ClipByGlobalNorm(Transform):
+    r"""Scale all updates together so their global norm is at most ``max_norm``.
+
+    .. math:: u \leftarrow u \cdot \min\!\left(1, \frac{c}{\lVert u \rVert + 10^{-6}}\right),
+              \quad \lVert u \rVert = \sqrt{\textstyle\sum_i \lVert u_i \rVert^2}
+
+    Parameters
+    ----------
+    max_norm : float
+        c > 0.
+    """
+
+    name = "clip_norm"
+
+    def __init__(self, max_norm):
+        super().__init__()
+        self.max_norm = check_real(max_norm, "max_norm", "max_norm", gt=0)
+
+    def update(self, updates, params, step, scratch):
+        clip_grad_norm_(updates, self.max_norm)
+
+    def get_config(self):
+        return {"type": "ClipByGlobalNorm", "max_norm": self.max_norm}
+
+
+class ClipByValue(Transform):
+    r"""Clip every element of the updates to :math:`[-c, c]`.
+
+    Parameters
+    ----------
+    clip_value : float
+        c > 0.
+    """
+
+    name = "clip_value"
+
+    def __init__(self, clip_value):
+        super().__init__()
+        self.clip_value = check_real(clip_value, "clip_value", "clip_value", gt=0)
+
+    def update(self, updates, params, step, scratch):
+        clip_grad_value_(updates, self.clip_value)
+
+    def get_config(self):
+        return {"type": "ClipByValue", "clip_value": self.clip_value}
+
+
+class ScaleByLearningRate(Transform):
+    r"""Scale by the (negative) learning rate: :math:`u \leftarrow -\eta_k\, u`.
+
+    Parameters
+    ----------
+    lr : float or Schedule
+        η > 0, or a schedule evaluated at the 0-based update index k.
+    """
+
+    name = "lr"
+
+    def __init__(self, lr):
+        super().__init__()
+        self._schedule = as_schedule(lr)
+
+    @property
+    def schedule(self):
+        return self._schedule
+
+    def update(self, updates, params, step, scratch):
+        neg_lr = -self._schedule(step)
+        for u in updates.values():
+            u *= neg_lr
+
+    def get_config(self):
+        return {"type": "ScaleByLearningRate", "lr": lr_to_config(self._schedule)}
+
+    def scalar_state(self):
+        return self._schedule.state_dict()
+
+    def load_scalar_state(self, state):
+        self._schedule.load_state_dict(state)
+
+
+_CLASSES = {c.__name__: c for c in (AddDecayedWeights, Trace, ScaleByRMS, ScaleByAdam, ClipByGlobalNorm,
+                                    ClipByValue, ScaleByLearningRate)}
+
+
+def lr_to_config(lr: Schedule):
+    """A schedule as config: a plain number for a constant rate."""
+    return lr.lr if isinstance(lr, Constant) else lr.get_config()
+
+
+def lr_from_config(lr):
+    """Inverse of :func:`lr_to_config`."""
+    return schedule_from_config(lr) if isinstance(lr, dict) else lr
+
+
+def from_config(cfg: dict) -> Transform:
+    """Rebuild a transform from ``transform.get_config()``."""
+    cfg = dict(cfg)
+    cls = lookup(_CLASSES, cfg.pop("type", None), "transform type")
+    if "lr" in cfg:
+        cfg["lr"] = lr_from_config(cfg["lr"])
+    return cls(**cfg)
