@@ -333,7 +333,8 @@ def test_all_mirrors_failing_is_one_clear_sentence(offline):
         assert filename in message
     assert str(folder) in message and "BPROP_DATA_DIR" in message
     assert err.missing == list(download.IDX_FILES) and err.folder == folder
-    assert len(err.errors) == len(download.IDX_FILES) * len(download.REMOTE["fashion-mnist"].mirrors)
+    # an unreachable mirror is tried once, not once per file
+    assert len(err.errors) == len(download.REMOTE["fashion-mnist"].mirrors)
     assert not folder.exists() or os.listdir(folder) == []
 
 

@@ -29,7 +29,7 @@ from ._dataset import CLASSIFICATION, REGRESSION, Dataset, check_test_size
 from ._errors import DatasetUnavailableError
 from .standardize import Standardizer
 
-__all__ = ["Dataset", "DatasetUnavailableError", "Standardizer", "available", "load", "names"]
+__all__ = ["CLASSIFICATION", "REGRESSION", "Dataset", "DatasetUnavailableError", "Standardizer", "available", "load", "names"]
 
 CSV_PREFIX = "csv:"
 

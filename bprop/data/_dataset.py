@@ -17,7 +17,7 @@ REGRESSION = "regression"
 TASKS = (CLASSIFICATION, REGRESSION)
 
 
-@dataclass
+@dataclass(eq=False)
 class Dataset:
     """A data set split into a training part and a test part.
 

@@ -27,6 +27,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,18 +283,23 @@ def fetch(name: str, *, data_dir=None, progress: bool = True, opener: Callable |
     paths: dict[str, Path] = {}
     missing: list[str] = []
     errors: list[str] = []
+    unreachable: set[str] = set()  # mirrors that failed to connect: not retried for the other files
     for filename, sha256 in remote.files.items():
         found = find_file(name, filename, dirs)
         if found is not None:
             paths[filename] = found
             continue
         for mirror in remote.mirrors:
+            if mirror in unreachable:
+                continue
             url = mirror.rstrip("/") + "/" + filename
             try:
                 paths[filename] = download_file(url, target / filename, sha256, opener=opener, progress=progress)
                 break
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 errors.append(f"{url}: {exc}")
+                if _is_connection_error(exc):
+                    unreachable.add(mirror)
         else:
             missing.append(filename)
     if missing:
@@ -306,6 +312,15 @@ def fetch(name: str, *, data_dir=None, progress: bool = True, opener: Callable |
             errors=errors,
         )
     return paths
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """True for failures of the server as a whole (DNS, refused, timeout), not of one file."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return False  # the server answered (e.g. 404 for this file)
+    if isinstance(exc, urllib.error.URLError):
+        return not isinstance(exc.reason, FileNotFoundError)  # file:// URLs report a missing file so
+    return isinstance(exc, (ConnectionError, TimeoutError))
 
 
 def _join(items: list[str]) -> str:
