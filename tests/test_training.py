@@ -1,0 +1,241 @@
+"""The fit loop: learning, resume, early stopping, divergence, weights, argument checks."""
+
+import json
+
+import numpy as np
+import pytest
+
+import bprop as bp
+
+
+@pytest.fixture(scope="module")
+def digits():
+    sklearn = pytest.importorskip("sklearn.datasets")
+    from sklearn.model_selection import train_test_split
+
+    d = sklearn.load_digits()
+    return train_test_split(d.data / 16.0, d.target, test_size=0.25, random_state=0, stratify=d.target)
+
+
+def small_net(seed=1, dtype="float32"):
+    return bp.Sequential([bp.Dense(64, 32, init="he_normal"), bp.ReLU(), bp.BatchNorm(32),
+                          bp.Dropout(0.2), bp.Dense(32, 10)], seed=seed, dtype=dtype)
+
+
+def test_xor_2_2_1_learns_to_100_percent():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    y = np.array([[0], [1], [1], [0]])
+    net = bp.Sequential([bp.Dense(2, 2), bp.Tanh(), bp.Dense(2, 1)], seed=1, dtype="float64")
+    h = net.fit(X, y, loss=bp.BinaryCrossEntropy(), optimizer=bp.optim.Adam(0.1), epochs=300,
+                batch_size=4, shuffle=False, verbose=0)
+    assert np.array_equal(net.predict(X) > 0, y == 1)
+    assert h.records[-1]["accuracy"] == 1.0
+    assert h.records[-1]["loss"] < 0.01
+
+
+def test_digits_reaches_95_percent(digits):
+    Xtr, Xte, ytr, yte = digits
+    net = bp.Sequential([bp.Dense(64, 128, init="he_normal"), bp.ReLU(), bp.Dense(128, 10)], seed=0)
+    h = net.fit(Xtr, ytr, loss=bp.CrossEntropy(), optimizer=bp.optim.Adam(1e-3), epochs=30,
+                batch_size=32, validation_split=0.1, verbose=0)
+    acc = np.mean(net.predict(Xte).argmax(1) == yte)
+    assert acc >= 0.95, acc
+    assert h["val_accuracy"][-1] >= 0.9
+    assert h["loss"][-1] < h["loss"][0]
+
+
+def test_one_full_batch_step_per_epoch_is_plain_gradient_descent(rng):
+    X, y = rng.normal(size=(20, 3)), rng.normal(size=(20, 2))
+    net = bp.Sequential([bp.Dense(3, 4), bp.Tanh(), bp.Dense(4, 2)], seed=0, dtype="float64")
+    manual = net.copy()
+    net.fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=3, batch_size=len(X),
+            shuffle=False, verbose=0)
+    for _ in range(3):
+        manual.backprop(X, y, "mse")
+        for k in manual.params:
+            manual.params[k] -= 0.1 * manual.grads[k]
+    for k in net.params:
+        np.testing.assert_allclose(net.params[k], manual.params[k], rtol=1e-13, atol=1e-15)
+
+
+def test_last_partial_batch_is_used(rng):
+    X, y = rng.normal(size=(10, 3)), rng.integers(0, 2, 10)
+    net = bp.Sequential([bp.Dense(3, 2)], seed=0)
+    seen = []
+
+    class Count(bp.Callback):
+        def on_train_begin(self, net, info):
+            seen.append(info["steps_per_epoch"])
+
+    h = net.fit(X, y, loss="ce", optimizer=bp.optim.SGD(0.1), epochs=2, batch_size=4,
+                callbacks=[Count()], verbose=0)
+    assert seen == [3] and len(h.step_lr) == 6
+
+
+def test_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, digits):
+    Xtr, _, ytr, _ = digits
+    kwargs = dict(loss="ce", epochs=5, batch_size=50, validation_split=0.2, verbose=0,
+                  early_stopping=bp.EarlyStopping(patience=10))
+    straight = small_net()
+    h_straight = straight.fit(Xtr, ytr, optimizer=bp.optim.Adam(1e-3), **kwargs)
+
+    ck = tmp_path / "ck.npz"
+    interrupted = small_net()
+    interrupted.fit(Xtr, ytr, optimizer=bp.optim.Adam(1e-3), checkpoint=ck,
+                    callbacks=[lambda net, rec: rec["epoch"] == 2], **kwargs)
+    resumed, h = bp.resume(ck, Xtr, ytr, verbose=0)
+    assert len(h) == 5
+    for k in straight.params:
+        assert np.array_equal(straight.params[k], resumed.params[k]), k
+    for k in straight.buffers:
+        assert np.array_equal(straight.buffers[k], resumed.buffers[k]), k
+    assert h["val_loss"] == h_straight["val_loss"]
+    assert h.step_lr == h_straight.step_lr
+
+
+def test_early_stopping_restores_best_weights(digits):
+    Xtr, _, ytr, _ = digits
+    snapshots = {}
+
+    def remember(net, rec):
+        snapshots[rec["epoch"]] = (rec["val_loss"], net.state_dict())
+
+    net = small_net()
+    # A large learning rate makes the validation loss bounce, so the best epoch is not the last.
+    h = net.fit(Xtr, ytr, loss="ce", optimizer=bp.optim.SGD(0.5, momentum=0.9), epochs=40,
+                batch_size=64, validation_split=0.2, verbose=0, callbacks=[remember],
+                early_stopping=bp.EarlyStopping(patience=3))
+    best_epoch = min(snapshots, key=lambda e: snapshots[e][0])
+    assert h.best_epoch == best_epoch
+    assert h.stop_reason.startswith("early stopping")
+    assert len(h) == best_epoch + 3
+    for k, v in snapshots[best_epoch][1].items():
+        assert np.array_equal({**net.params, **net.buffers}[k], v), k
+
+
+def test_divergence_stops_with_message_and_finite_parameters(tmp_path, digits):
+    Xtr, _, ytr, _ = digits
+    net = bp.Sequential([bp.Dense(64, 32), bp.Tanh(), bp.Dense(32, 1)], seed=0)
+    ck = tmp_path / "ck.npz"
+    with pytest.raises(bp.DivergenceError, match=r"epoch \d+, step \d+.*smaller learning rate") as err:
+        net.fit(Xtr, ytr.astype(float), loss="mse", optimizer=bp.optim.SGD(1e3), epochs=20,
+                batch_size=32, checkpoint=ck, verbose=0)
+    assert isinstance(err.value, FloatingPointError)
+    assert all(np.isfinite(p).all() for p in net.params.values())
+    if ck.exists():  # the last good checkpoint is intact and loadable
+        assert all(np.isfinite(p).all() for p in bp.load(ck).params.values())
+
+
+def test_sample_weight_two_equals_duplicated_rows(rng):
+    X, y = rng.normal(size=(12, 3)), rng.integers(0, 3, 12)
+    w = np.ones(12)
+    w[[2, 7]] = 2.0
+    Xd, yd = np.vstack([X, X[[2, 7]]]), np.concatenate([y, y[[2, 7]]])
+    a = bp.Sequential([bp.Dense(3, 5), bp.Tanh(), bp.Dense(5, 3)], seed=4, dtype="float64")
+    b = a.copy()
+    common = dict(loss="ce", epochs=5, shuffle=False, verbose=0)
+    a.fit(X, y, optimizer=bp.optim.SGD(0.3), batch_size=12, sample_weight=w, **common)
+    b.fit(Xd, yd, optimizer=bp.optim.SGD(0.3), batch_size=14, **common)
+    for k in a.params:
+        np.testing.assert_allclose(a.params[k], b.params[k], rtol=1e-12, atol=1e-14)
+
+
+def test_class_weight_balanced_matches_explicit_weights(rng):
+    X, y = rng.normal(size=(30, 3)), np.r_[np.zeros(24, int), np.ones(6, int)]
+    a = bp.Sequential([bp.Dense(3, 2)], seed=0, dtype="float64")
+    b = a.copy()
+    common = dict(loss="ce", epochs=3, batch_size=30, shuffle=False, verbose=0)
+    a.fit(X, y, optimizer=bp.optim.SGD(0.1), class_weight="balanced", **common)
+    b.fit(X, y, optimizer=bp.optim.SGD(0.1), sample_weight=np.where(y == 1, 30 / 12, 30 / 48), **common)
+    for k in a.params:
+        np.testing.assert_allclose(a.params[k], b.params[k], rtol=1e-12)
+
+
+def test_clip_norm_matches_torch(torch, rng):
+    X, y = rng.normal(size=(16, 4)) * 10, rng.normal(size=(16, 2)) * 10
+    net = bp.Sequential([bp.Dense(4, 3), bp.Tanh(), bp.Dense(3, 2)], seed=0, dtype="float64")
+    tnet = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+    with torch.no_grad():
+        for i in (0, 2):
+            tnet[i].weight.copy_(torch.tensor(net.params[f"{i}.W"]))
+            tnet[i].bias.copy_(torch.tensor(net.params[f"{i}.b"]))
+    net.fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.05), epochs=4, batch_size=16, shuffle=False,
+            clip_norm=0.5, verbose=0)
+    opt = torch.optim.SGD(tnet.parameters(), lr=0.05)
+    for _ in range(4):
+        opt.zero_grad()
+        out = tnet(torch.tensor(X))
+        (0.5 * ((out - torch.tensor(y)) ** 2).sum(1).mean()).backward()
+        torch.nn.utils.clip_grad_norm_(tnet.parameters(), 0.5)
+        opt.step()
+    for i in (0, 2):
+        np.testing.assert_allclose(net.params[f"{i}.W"], tnet[i].weight.detach().numpy(), rtol=1e-10)
+
+
+def test_history_records_and_exports(tmp_path, rng):
+    X, y = rng.normal(size=(40, 2)), rng.normal(size=40)
+    net = bp.Sequential([bp.Dense(2, 8), bp.Tanh(), bp.Dense(8, 1)], seed=0)
+    h = net.fit(X, y, loss="mse", optimizer=bp.optim.Adam(1e-2), epochs=3, batch_size=16,
+                validation_data=(X[:10], y[:10]), verbose=0)
+    rec = h.to_list()[0]
+    for key in ("epoch", "loss", "mse", "rmse", "mae", "r2", "val_loss", "val_r2", "lr", "time",
+                "grad_norm/0.W", "grad_norm/2.W"):
+        assert key in rec, key
+    assert rec["rmse"] == pytest.approx(np.sqrt(rec["mse"]))
+    h.to_csv(tmp_path / "h.csv")
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("epoch,loss")
+    h.to_json(tmp_path / "h.json")
+    assert json.loads((tmp_path / "h.json").read_text())["records"][2]["epoch"] == 3
+    with pytest.raises(KeyError, match="columns"):
+        h["nonexistent"]
+
+
+def test_callback_on_batch_end_can_stop(rng):
+    X, y = rng.normal(size=(64, 2)), rng.integers(0, 2, 64)
+    net = bp.Sequential([bp.Dense(2, 2)], seed=0)
+
+    class StopAt(bp.Callback):
+        def on_batch_end(self, net, step, batch_loss):
+            return step == 3
+
+    h = net.fit(X, y, loss="ce", optimizer=bp.optim.SGD(0.1), epochs=5, batch_size=8,
+                callbacks=[StopAt()], verbose=0)
+    assert len(h) == 1 and len(h.step_lr) == 3 and h.stop_reason == "stopped by callback"
+
+
+def test_optimizer_state_persists_across_fit_calls(rng):
+    X, y = rng.normal(size=(32, 2)), rng.integers(0, 2, 32)
+    opt = bp.optim.Adam(1e-2)
+    net = bp.Sequential([bp.Dense(2, 2)], seed=0)
+    net.fit(X, y, loss="ce", optimizer=opt, epochs=2, batch_size=8, verbose=0)
+    net.fit(X, y, loss="ce", optimizer=opt, epochs=1, batch_size=8, verbose=0)
+    assert opt.step_count == 12
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(batch_size=0), "batch_size"),
+    (dict(epochs=-1), "epochs"),
+    (dict(validation_split=1.0), "validation_split"),
+    (dict(validation_split=-0.1), "validation_split"),
+    (dict(clip_norm=0.0), "clip_norm"),
+    (dict(optimizer="adam"), "optimizer"),
+    (dict(early_stopping="yes"), "early_stopping"),
+])
+def test_fit_rejects_bad_arguments(kwargs, match, rng):
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
+    net = bp.Sequential([bp.Dense(2, 2)], seed=0)
+    args = dict(loss="ce", optimizer=bp.optim.SGD(0.1), epochs=1, batch_size=4, verbose=0)
+    args.update(kwargs)
+    before = net.state_dict()
+    with pytest.raises((ValueError, TypeError), match=match):
+        net.fit(X, y, **args)
+    for k, v in before.items():
+        assert np.array_equal(net.state_dict()[k], v)
+
+
+def test_resume_rejects_a_model_file(tmp_path):
+    net = bp.Sequential([bp.Dense(2, 2)], seed=0)
+    net.save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="not a bprop checkpoint"):
+        bp.resume(tmp_path / "m.npz", np.zeros((2, 2)), [0, 1])
