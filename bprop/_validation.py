@@ -94,4 +94,5 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
 
 
 def unknown_name(kind: str, name, valid) -> ValueError:
-    return ValueError(f"Unknown {kind} {name!r}. Valid {kind}s: {', '.join(sorted(valid))}")
+    plural = f"{kind}es" if kind.endswith("s") else f"{kind}s"
+    return ValueError(f"Unknown {kind} {name!r}. Valid {plural}: {', '.join(sorted(valid))}")
