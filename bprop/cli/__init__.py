@@ -65,7 +65,8 @@ def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, KeyError):
         text = f"missing entry {text}"
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text if len(text) <= 600 else text[:597] + "…"
 
 
 def _error(message: str) -> None:

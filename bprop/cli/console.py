@@ -20,7 +20,7 @@ def console(stderr: bool = False, quiet: bool = False):
     """A :class:`rich.console.Console` writing to the current ``sys.stdout`` (or stderr)."""
     rich = _rich()
     return rich.console.Console(file=sys.stderr if stderr else sys.stdout, quiet=quiet,
-                                highlight=False, soft_wrap=False)
+                                highlight=False, soft_wrap=True)
 
 
 def table(title: str | None, columns: list, **kwargs):

@@ -1,11 +1,95 @@
-"""evaluate (being written)."""
+"""Measure a trained model on data: a metrics table, and a confusion matrix for classification.
 
-from .options import add_parser
+RUN_OR_MODEL is a run folder made by 'bprop train' or a model .npz file. With
+a run folder and no --data, the run's own data set is loaded with its saved
+settings (config.toml) and the model is measured on its test part. The
+features are standardised with the Standardizer saved in the model, and the
+classes are matched by name.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .options import UsageError, add_parser, read_config
+
+EXAMPLES = """\
+  bprop evaluate runs/moons                              # the run's own test data
+  bprop evaluate runs/moons --part train                 # ... or its training part
+  bprop evaluate runs/moons/model.npz --data moons --noise 0.4 --seed 7
+  bprop evaluate model.npz --data csv:holdout.csv --target label --part all
+"""
 
 
 def register(subparsers) -> None:
-    add_parser(subparsers, "evaluate", __doc__, "  bprop evaluate\n")
+    p = add_parser(subparsers, "evaluate", __doc__, EXAMPLES)
+    p.add_argument("model", metavar="RUN_OR_MODEL", help="a run folder or a model .npz file, e.g. runs/moons")
+    p.add_argument("--data", metavar="NAME", help="data set or csv:PATH (default: the run's), e.g. --data moons")
+    p.add_argument("--part", choices=("test", "train", "all"), default=None,
+                   help="which part of the data: test (default), train, or all (default all for csv: data "
+                        "given with --data); e.g. --part all")
+    p.add_argument("--n-samples", type=int, metavar="N", help="as in train, e.g. --n-samples 1000")
+    p.add_argument("--noise", type=float, metavar="S", help="noise of a synthetic set, e.g. --noise 0.3")
+    p.add_argument("--target", metavar="COLUMN", help="csv: target column (default the last), e.g. --target y")
+    p.add_argument("--seed", type=int, metavar="INT", help="seed of data generation and split, e.g. --seed 7")
+    p.add_argument("--test-size", type=float, metavar="F", help="test fraction of the split, e.g. --test-size 0.3")
+    p.add_argument("--data-dir", metavar="DIR", help="folder with MNIST IDX files, e.g. --data-dir ~/data")
+    p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    import bprop as bp
+    from .common import load_dataset, model_file, transform_features
+    from .console import console
+    from .report import compute_metrics, confusion_table, metrics_table
+
+    path, run_dir = model_file(args.model)
+    net = bp.load(path)
+    meta = net.metadata or {}
+    settings = {}
+    if run_dir is not None and os.path.exists(os.path.join(run_dir, "config.toml")):
+        from .train import DEFAULTS, EXTRA_KEYS
+        settings = read_config(os.path.join(run_dir, "config.toml"), set(DEFAULTS) | EXTRA_KEYS, "train")
+    spec = args.data or settings.get("data") or meta.get("data")
+    if spec is None:
+        raise UsageError("--data is needed: the model file does not say which data it was trained on")
+    same = args.data is None or args.data == settings.get("data", meta.get("data"))
+
+    def pick(option, key, default):
+        value = getattr(args, option)
+        if value is not None:
+            return value
+        return settings.get(key, default) if same else default
+
+    ds = load_dataset(spec, n_samples=pick("n_samples", "n_samples", None), noise=pick("noise", "noise", None),
+                      target=pick("target", "target", None), data_dir=pick("data_dir", "data_dir", None),
+                      test_size=pick("test_size", "test_size", 0.2), seed=pick("seed", "seed", 0))
+    part = args.part or ("all" if spec.lower().startswith("csv:") and not same else "test")
+    if part == "test" and ds.n_test == 0:
+        part = "all"
+    X = {"test": ds.X_test, "train": ds.X_train}.get(part)
+    y = {"test": ds.y_test, "train": ds.y_train}.get(part)
+    if part == "all":
+        X, y = np.vstack([ds.X_train, ds.X_test]), np.concatenate([ds.y_train, ds.y_test])
+    task = meta.get("task") or ("classification" if ds.task == "classification" else "regression")
+    if task != ds.task:
+        raise ValueError(f"the model does {task} but {spec} is a {ds.task} data set")
+    Xs = transform_features(net, X, f"--data {spec}")
+    if task == "classification":
+        names = meta.get("class_names") or ds.class_names
+        index = {c: i for i, c in enumerate(names)}
+        unknown = [c for c in ds.class_names if c not in index]
+        if unknown:
+            raise ValueError(f"{spec} has classes {unknown} the model was not trained on (its classes: "
+                             f"{', '.join(names)})")
+        y = np.array([index[c] for c in ds.class_names], dtype=np.int64)[y]
+    loss_name = meta.get("loss") or ("cross_entropy" if task == "classification" else "mse")
+    result = compute_metrics(net, Xs, y, task, loss_name)
+    con = console()
+    con.print(f"model {path}: {net.n_params:,} parameters; data {spec} ({part} part, {len(X)} samples)")
+    con.print(metrics_table(f"{spec}: {part} data", result["metrics"], result["loss_name"]))
+    if task == "classification":
+        con.print(confusion_table(result["confusion"], list(names)))
     return 0

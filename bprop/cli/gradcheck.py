@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import UsageError, add_parser, check_name, parse_float, parse_int_list
+from .common import build_network, check_data_name, describe_layers
+from .options import UsageError, add_parser, check_name, parse_int_list
 
 EXAMPLES = """\
   bprop gradcheck                                          # 4-8-3 tanh network, cross-entropy
@@ -60,44 +61,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def build_network(n_in: int, hidden: list[int], n_out: int, *, activation: str, output_activation: str | None,
-                  init: str, batchnorm: bool, dropout: float, seed, dtype: str):
-    """``Dense → [BatchNorm] → σ → [Dropout]`` for each hidden width, then ``Dense → [output σ]``."""
-    import bprop as bp
-    from .. import activations
-
-    layers, n = [], n_in
-    for h in hidden:
-        # A bias right before BatchNorm does nothing (BN subtracts the batch mean): leave it out.
-        layers.append(bp.Dense(n, h, init=init, bias=not batchnorm))
-        if batchnorm:
-            layers.append(bp.BatchNorm(h))
-        layers.append(activations.get(activation))
-        if dropout > 0:
-            layers.append(bp.Dropout(dropout))
-        n = h
-    layers.append(bp.Dense(n, n_out, init=init))
-    if output_activation not in (None, "identity", "linear"):
-        layers.append(activations.get(output_activation))
-    return bp.Sequential(layers, seed=seed, dtype=dtype)
-
-
-def describe_layers(net) -> str:
-    """``Dense(4→8) → Tanh → Dense(8→3)``: the architecture on one line."""
-    parts = []
-    for layer in net.layers:
-        kind = type(layer).__name__
-        if kind == "Dense":
-            parts.append(f"Dense({layer.n_in}→{layer.n_out}{'' if layer.bias else ', no bias'})")
-        elif kind == "BatchNorm":
-            parts.append(f"BatchNorm({layer.n_out if layer.n_out else ''})".replace("()", ""))
-        elif kind == "Dropout":
-            parts.append(f"Dropout({layer.p:g})")
-        else:
-            parts.append(kind)
-    return " → ".join(parts)
-
-
 def run(args) -> int:
     from .. import activations, data as bdata, losses
     from ..initializers import REGISTRY
@@ -135,10 +98,9 @@ def run(args) -> int:
         source = f"random X ~ N(0, 1) of shape ({n}, {n_in})"
     else:
         hidden = parse_int_list(args.layers if args.layers is not None else "8", "--layers", allow_empty=True)
-        spec = args.data
-        if not spec.lower().startswith("csv:"):
-            check_name("data set", "--data", spec.replace("-", "_"), [s.replace("-", "_") for s in bdata.names()])
-        ds = bdata.load(spec, seed=args.seed, data_dir=args.data_dir, progress=False)
+        from .common import load_dataset
+        spec = check_data_name(args.data)
+        ds = load_dataset(spec, seed=args.seed, data_dir=args.data_dir, progress=False)
         X = bdata.Standardizer().fit_transform(ds.X_train)[:n]
         n_in, n = X.shape[1], len(X[:n])
         if ds.task == "classification":

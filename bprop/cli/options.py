@@ -215,8 +215,27 @@ def dump_toml(values: dict, comments: dict | None = None, header: str = "") -> s
     return "\n".join(lines) + "\n"
 
 
+def write_bytes_atomic(path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file in the same folder and a rename."""
+    import tempfile
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    done = False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)   # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (as every bprop file)."""
-    from ..training import _atomic_text
-    os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
-    _atomic_text(path, lambda f: f.write(text))
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))

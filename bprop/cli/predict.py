@@ -1,11 +1,77 @@
-"""predict (being written)."""
+"""Predict for every row of a CSV file: class labels (mapped back to the original names) or values.
 
-from .options import add_parser
+The CSV holds feature columns: with a header, the columns named like the
+model's features are taken (in the model's order; others, such as a target
+column, are ignored); without one, the file must have exactly as many
+columns as the model has inputs. The Standardizer saved with the model is
+applied first. Output: a CSV with a 'prediction' column (and with --proba one
+column 'p_<class>' per class), to OUT.csv or to standard output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+
+import numpy as np
+
+from .options import UsageError, add_parser, write_text_atomic
+
+EXAMPLES = """\
+  bprop predict runs/moons points.csv                    # CSV to standard output
+  bprop predict runs/moons/model.npz points.csv -o predictions.csv --proba
+"""
 
 
 def register(subparsers) -> None:
-    add_parser(subparsers, "predict", __doc__, "  bprop predict\n")
+    p = add_parser(subparsers, "predict", __doc__, EXAMPLES)
+    p.add_argument("model", metavar="MODEL", help="a model .npz file or a run folder, e.g. runs/moons/model.npz")
+    p.add_argument("input", metavar="INPUT.csv", help="CSV file of feature rows, e.g. points.csv")
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="write the predictions here instead of to standard "
+                   "output, e.g. -o predictions.csv")
+    p.add_argument("--proba", action="store_true", help="add one probability column per class "
+                   "(classification models)")
+    p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    import bprop as bp
+    from .. import losses
+    from ..data.tabular import read_features
+    from .common import model_file, transform_features
+
+    import os
+    if not os.path.isfile(args.input):
+        raise FileNotFoundError(f"no such input file: {args.input}" if not os.path.isdir(args.input)
+                                else f"{args.input} is a folder, not a CSV file")
+    path, _ = model_file(args.model)
+    net = bp.load(path)
+    meta = net.metadata or {}
+    task = meta.get("task", "regression")
+    if args.proba and task != "classification":
+        raise UsageError("--proba needs a classification model; this one does regression")
+    X, _ = read_features(args.input, feature_names=meta.get("feature_names"), n_features=net.n_in)
+    Xs = transform_features(net, X, args.input) if len(X) else X
+    out = net.predict(Xs) if len(X) else np.empty((0, net.n_out))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if task == "classification":
+        names = meta.get("class_names") or [str(i) for i in range(net.n_out)]
+        loss = losses.get(meta.get("loss", "cross_entropy"))
+        proba = loss.output_to_prediction(out).astype(np.float64) if len(X) else out
+        labels = np.asarray(names, dtype=object)[np.argmax(out, axis=1)] if len(X) else []
+        w.writerow(["prediction"] + ([f"p_{c}" for c in names] if args.proba else []))
+        for i, label in enumerate(labels):
+            w.writerow([label] + ([f"{p:.6g}" for p in proba[i]] if args.proba else []))
+    else:
+        k = out.shape[1]
+        w.writerow(["prediction"] if k == 1 else [f"prediction_{j}" for j in range(k)])
+        for row in out:
+            w.writerow([f"{v:.8g}" for v in row])
+    if args.output:
+        write_text_atomic(args.output, buf.getvalue())
+        print(f"wrote {len(X)} predictions to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(buf.getvalue())
     return 0

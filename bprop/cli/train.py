@@ -1,11 +1,615 @@
-"""train (being written)."""
+"""Train a network and write a run folder: model, checkpoint, history, config, plots and a report.
 
-from .options import add_parser
+With no options, trains a 64-128-64-10 ReLU network with Adam on
+scikit-learn's digits for 20 epochs (a few seconds). Features are
+standardised with the training part's mean and standard deviation; the
+Standardizer and the class names are saved in the model, so 'bprop predict'
+applies the same transform and maps predictions back to the original labels.
+
+The run folder (--out, default runs/<timestamp>-<data>) gets: model.npz,
+checkpoint.npz (after every epoch), history.csv, history.json, config.toml
+(every setting, resolved: 'bprop train --config RUN/config.toml' repeats the
+run exactly), report.md, and the PNG plots loss.png, metric.png,
+gradient_norms.png, confusion_matrix.png or residuals.png, and
+decision_boundary.png (2-D classification), surface.png (2-D regression) or
+fit.png (1-D regression).
+
+Settings come from, in increasing priority: the defaults, --config FILE.toml
+(keys named like the options: batch_size or batch-size, layers = [128, 64]),
+and the command line. Ctrl-C stops training, keeps the checkpoint of the last
+finished epoch and prints how to resume; --resume RUN continues a run from its
+checkpoint (optionally with more --epochs) and ends with the same model, bit
+for bit, as a run that never stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from ..training import Callback
+from .options import (UsageError, add_parser, check_name, dump_toml, parse_int_list, read_config,
+                      write_text_atomic)
+
+EXAMPLES = """\
+  bprop train                                              # digits, 64-128-64-10, Adam, 20 epochs
+  bprop train --data moons --noise 0.25 --layers 16,16 --activation tanh --epochs 300 --out runs/moons
+  bprop train --data spiral --layers 64,64 --batchnorm --dropout 0.1 --schedule cosine --epochs 200
+  bprop train --data sine --layers 32,32 --activation tanh --lr 3e-3 --epochs 400
+  bprop train --data csv:houses.csv --target price --layers 64 --early-stopping 20 --epochs 500
+  bprop train --data mnist --layers 256,128 --batch-size 128 --epochs 10
+  bprop train --config runs/moons/config.toml --seed 1     # the same run with another seed
+  bprop train --resume runs/moons --epochs 500             # continue to 500 epochs
+"""
+
+#: config key -> default (the resolved config lists them in this order)
+DEFAULTS = {
+    "data": "digits",
+    "n_samples": None,
+    "noise": None,
+    "target": None,
+    "data_dir": None,
+    "test_size": 0.2,
+    "standardize": True,
+    "layers": [128, 64],
+    "activation": "relu",
+    "init": "auto",
+    "batchnorm": False,
+    "dropout": 0.0,
+    "loss": "auto",
+    "optimizer": "adam",
+    "lr": None,
+    "weight_decay": None,
+    "schedule": "constant",
+    "batch_size": 32,
+    "epochs": 20,
+    "clip_norm": None,
+    "val_split": 0.1,
+    "early_stopping": 0,
+    "seed": 0,
+    "dtype": "float32",
+}
+#: keys a config file may hold besides DEFAULTS
+EXTRA_KEYS = {"out", "quiet"}
+SCHEDULES = {
+    "constant": {},
+    "step": {"every": None, "gamma": 0.1},
+    "exponential": {"gamma": 0.95},
+    "cosine": {"min_lr": 0.0},
+    "warmup": {"epochs": 1},
+    "plateau": {"factor": 0.5, "patience": 5},
+}
+COMMENTS = {
+    "data": "bprop datasets lists the names; csv:PATH for a CSV file",
+    "n_samples": "all samples",
+    "test_size": "fraction held out as the test part (reported in report.md)",
+    "standardize": "x' = (x − mean) / std, fitted on the training part, saved with the model",
+    "layers": "hidden widths; input and output widths come from the data",
+    "loss": "cross_entropy for classification, mse for regression",
+    "lr": "learning rate η",
+    "schedule": "constant | step:every=E,gamma=G | exponential:gamma=G | cosine:min_lr=M | warmup:epochs=E | "
+                "plateau:factor=F,patience=P (E in epochs, G per epoch)",
+    "val_split": "fraction of the training part held out for validation",
+    "early_stopping": "patience in epochs; 0 = off",
+    "clip_norm": "off",
+}
 
 
 def register(subparsers) -> None:
-    add_parser(subparsers, "train", __doc__, "  bprop train\n")
+    p = add_parser(subparsers, "train", __doc__, EXAMPLES)
+    g = p.add_argument_group("run")
+    g.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (options given on the "
+                   "command line win), e.g. --config runs/moons/config.toml")
+    g.add_argument("--out", metavar="DIR", help="run folder to write, e.g. --out runs/moons "
+                   "(default runs/<timestamp>-<data>)")
+    g.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its checkpoint; only "
+                   "--epochs, --data-dir and --quiet may be given with it; e.g. --resume runs/moons --epochs 400")
+    g.add_argument("--quiet", action="store_true", default=None,
+                   help="no progress bar or epoch table; print only the run folder and the test metrics")
+    g.add_argument("--no-plots", dest="plots", action="store_false", default=True,
+                   help="skip the PNG plots (and their links in report.md)")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", metavar="NAME", help="data set (see 'bprop datasets') or csv:PATH, e.g. --data moons "
+                   "(default digits)")
+    g.add_argument("--n-samples", type=int, metavar="N", help="synthetic sets: points to generate (default 500); "
+                   "others: a stratified subset of N samples; e.g. --n-samples 1000")
+    g.add_argument("--noise", type=float, metavar="S", help="noise of a synthetic set, e.g. --noise 0.2")
+    g.add_argument("--target", metavar="COLUMN", help="csv: target column, by name or index (default the last), "
+                   "e.g. --target price")
+    g.add_argument("--data-dir", metavar="DIR", help="folder with the MNIST/Fashion-MNIST IDX .gz files "
+                   "(else BPROP_DATA_DIR, else the cache, downloading once), e.g. --data-dir ~/data/mnist")
+    g.add_argument("--test-size", type=float, metavar="F", help="fraction held out as test data, e.g. --test-size "
+                   "0.25 (default 0.2; MNIST keeps its official test set)")
+    g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
+                   help="standardise features with the training part's mean and std (default on)")
+    g = p.add_argument_group("network")
+    g.add_argument("--layers", metavar="H1,H2,...", help="hidden layer widths, e.g. --layers 128,64 "
+                   "(default 128,64; 'none' for no hidden layer)")
+    g.add_argument("--activation", metavar="NAME", help="hidden activation: relu (default), leaky_relu, elu, "
+                   "gelu, tanh, sigmoid, identity; e.g. --activation tanh")
+    g.add_argument("--init", metavar="NAME", help="weight initialiser: he_normal for ReLU-like activations and "
+                   "xavier_uniform otherwise by default; e.g. --init orthogonal")
+    g.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
+                   help="BatchNorm after every hidden Dense layer (then without bias), e.g. --batchnorm")
+    g.add_argument("--dropout", type=float, metavar="P", help="dropout probability after every hidden "
+                   "activation, e.g. --dropout 0.2 (default 0)")
+    g.add_argument("--dtype", metavar="DTYPE", help="float32 (default) or float64, e.g. --dtype float64")
+    g = p.add_argument_group("training")
+    g.add_argument("--loss", metavar="NAME", help="cross_entropy (classification default), mse (regression "
+                   "default; one-hot targets on classes) or bce; e.g. --loss mse")
+    g.add_argument("--optimizer", metavar="NAME", help="sgd, momentum, nesterov, rmsprop, adam (default), adamw; "
+                   "e.g. --optimizer momentum")
+    g.add_argument("--lr", type=float, metavar="η", help="learning rate (default: 1e-3 for adam/adamw, 0.01 "
+                   "otherwise), e.g. --lr 3e-3")
+    g.add_argument("--weight-decay", type=float, metavar="λ", help="L2 weight decay (decoupled for adamw), "
+                   "e.g. --weight-decay 1e-4 (default 0; 0.01 for adamw)")
+    g.add_argument("--schedule", metavar="SPEC", help="learning-rate schedule: constant (default), "
+                   "step[:every=E,gamma=G], exponential[:gamma=G], cosine[:min_lr=M], warmup[:epochs=E], "
+                   "plateau[:factor=F,patience=P]; E in epochs, G per epoch; e.g. --schedule cosine")
+    g.add_argument("--batch-size", type=int, metavar="N", help="mini-batch size, e.g. --batch-size 128 "
+                   "(default 32)")
+    g.add_argument("--epochs", type=int, metavar="N", help="passes over the training data, e.g. --epochs 50 "
+                   "(default 20); with --resume: the new total")
+    g.add_argument("--clip-norm", type=float, metavar="MAX", help="rescale gradients to a global 2-norm of at "
+                   "most MAX, e.g. --clip-norm 1.0 (default off)")
+    g.add_argument("--val-split", type=float, metavar="F", help="fraction of the training part held out for "
+                   "validation, e.g. --val-split 0.2 (default 0.1; 0 for none)")
+    g.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop when the validation loss has "
+                   "not improved for PATIENCE epochs and keep the best epoch's weights, e.g. --early-stopping 10 "
+                   "(default 0 = off)")
+    g.add_argument("--seed", type=int, metavar="INT", help="seed of data generation, splits, initialisation, "
+                   "shuffling and dropout, e.g. --seed 1 (default 0)")
+    p.set_defaults(func=run)
+
+
+# --------------------------------------------------------------------------- resolving settings
+def _as_int(value, key, minimum=None):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise UsageError(f"--{key.replace('_', '-')}: expected a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise UsageError(f"--{key.replace('_', '-')}: expected at least {minimum}, got {value}")
+    return int(value)
+
+
+def _as_float(value, key, low=None, high=None, high_open=False, low_open=False):
+    opt = f"--{key.replace('_', '-')}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"{opt}: expected a number, got {value!r}") from None
+    value = float(value)
+    if not math.isfinite(value):
+        raise UsageError(f"{opt}: expected a finite number, got {value}")
+    bad = (low is not None and (value < low or (low_open and value == low))) or \
+          (high is not None and (value > high or (high_open and value == high)))
+    if bad:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise UsageError(f"{opt}: expected a value in {lo}{low if low is not None else '-∞'}, "
+                         f"{high if high is not None else '∞'}{hi}, got {value:g}")
+    return value
+
+
+def _as_bool(value, key):
+    if isinstance(value, bool):
+        return value
+    raise UsageError(f"{key}: expected true or false, got {value!r}")
+
+
+def parse_schedule(spec: str) -> tuple[str, dict]:
+    """``"step:every=10,gamma=0.5"`` → ``("step", {"every": 10, "gamma": 0.5})`` with defaults filled in."""
+    name, _, rest = str(spec).strip().partition(":")
+    name = check_name("schedule", "--schedule", name, SCHEDULES)
+    params = dict(SCHEDULES[name])
+    if rest.strip():
+        for item in rest.split(","):
+            k, eq, v = item.partition("=")
+            k = k.strip()
+            if not eq or k not in params:
+                valid = ", ".join(params) or "none"
+                raise UsageError(f"--schedule {spec}: expected {name}:key=value,... with keys {valid}; "
+                                 f"got {item.strip()!r}")
+            try:
+                params[k] = int(v) if k in ("every", "epochs", "patience") else float(v)
+            except ValueError:
+                raise UsageError(f"--schedule {spec}: {k} must be a number, got {v!r}") from None
+    return name, params
+
+
+def format_schedule(name: str, params: dict) -> str:
+    items = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+                     if v is not None)
+    return f"{name}:{items}" if items else name
+
+
+def resolve(args, file_cfg: dict) -> dict:
+    """Defaults < config file < command line, every value checked and made concrete."""
+    from .. import activations, losses, optim
+    from ..initializers import REGISTRY
+
+    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
+    cfg = {**DEFAULTS, **{k: v for k, v in file_cfg.items() if k in DEFAULTS}, **given}
+    out = {}
+    out["data"] = str(cfg["data"])
+    from .common import check_data_name
+    check_data_name(out["data"])
+    out["n_samples"] = None if cfg["n_samples"] is None else _as_int(cfg["n_samples"], "n_samples", 1)
+    out["noise"] = None if cfg["noise"] is None else _as_float(cfg["noise"], "noise", 0.0)
+    out["target"] = None if cfg["target"] is None else cfg["target"]
+    if out["target"] is not None and not isinstance(out["target"], (str, int)):
+        raise UsageError(f"--target: expected a column name or index, got {out['target']!r}")
+    out["data_dir"] = None if cfg["data_dir"] is None else os.fspath(cfg["data_dir"])
+    out["test_size"] = _as_float(cfg["test_size"], "test_size", 0.0, 1.0, high_open=True)
+    out["standardize"] = _as_bool(cfg["standardize"], "standardize")
+    out["layers"] = parse_int_list(cfg["layers"], "--layers", allow_empty=True)
+    out["activation"] = check_name("activation", "--activation", cfg["activation"], activations.ACTIVATIONS)
+    init = str(cfg["init"]).lower()
+    if init == "auto":
+        from .common import default_init
+        init = default_init(out["activation"])
+    out["init"] = check_name("initializer", "--init", init, REGISTRY)
+    out["batchnorm"] = _as_bool(cfg["batchnorm"], "batchnorm")
+    out["dropout"] = _as_float(cfg["dropout"], "dropout", 0.0, 1.0, high_open=True)
+    loss = str(cfg["loss"]).lower().replace("-", "_")
+    if loss != "auto":
+        loss = check_name("loss", "--loss", loss, losses.LOSSES)
+        loss = losses.get(loss).name
+    out["loss"] = loss
+    out["optimizer"] = check_name("optimizer", "--optimizer", cfg["optimizer"], optim.NAMES)
+    lr = cfg["lr"] if cfg["lr"] is not None else optim.NAMES[out["optimizer"]][1]["lr"]
+    out["lr"] = _as_float(lr, "lr", 0.0, low_open=True)
+    wd = cfg["weight_decay"] if cfg["weight_decay"] is not None else (0.01 if out["optimizer"] == "adamw" else 0.0)
+    out["weight_decay"] = _as_float(wd, "weight_decay", 0.0)
+    out["schedule"] = format_schedule(*parse_schedule(cfg["schedule"]))
+    out["batch_size"] = _as_int(cfg["batch_size"], "batch_size", 1)
+    out["epochs"] = _as_int(cfg["epochs"], "epochs", 0)
+    out["clip_norm"] = None if cfg["clip_norm"] in (None, 0, 0.0) else _as_float(cfg["clip_norm"], "clip_norm", 0.0,
+                                                                                   low_open=True)
+    out["val_split"] = _as_float(cfg["val_split"], "val_split", 0.0, 1.0, high_open=True)
+    out["early_stopping"] = _as_int(cfg["early_stopping"], "early_stopping", 0)
+    out["seed"] = _as_int(cfg["seed"], "seed", 0)
+    dtype = str(cfg["dtype"]).lower()
+    if dtype not in ("float32", "float64"):
+        raise UsageError(f"--dtype: expected float32 or float64, got {cfg['dtype']!r}")
+    out["dtype"] = dtype
+    return out
+
+
+# --------------------------------------------------------------------------- data and model
+class Prepared:
+    """The data of a run, split and standardised, and what the network needs to know about it."""
+
+    def __init__(self, cfg: dict, ds, standardizer, loss_name: str):
+        from ..data._dataset import split
+        self.ds = ds
+        self.task = ds.task
+        self.loss_name = loss_name
+        X, y = ds.X_train, ds.y_train
+        if cfg["val_split"] > 0:
+            if len(X) < 2:
+                raise ValueError(f"{ds.name} has {len(X)} training sample(s): too few for --val-split")
+            Xt, yt, Xv, yv = split(X, y, test_size=cfg["val_split"], seed=cfg["seed"],
+                                   stratify=ds.task == "classification")
+        else:
+            Xt, yt, Xv, yv = X, y, None, None
+        self.X_train_raw, self.y_train = Xt, yt
+        self.X_val_raw, self.y_val = Xv, yv
+        if standardizer is None and cfg["standardize"]:
+            from ..data import Standardizer
+            standardizer = Standardizer().fit(Xt)
+        self.standardizer = standardizer
+        self.X_train = self.std(Xt)
+        self.X_val = None if Xv is None else self.std(Xv)
+        self.X_test = self.std(ds.X_test) if len(ds.X_test) else None
+
+    def std(self, X):
+        return X if self.standardizer is None else self.standardizer.transform(X)
+
+    def targets(self, y):
+        from .common import targets_for
+        return targets_for(self.loss_name, self.task, y, self.ds.n_outputs)
+
+    @property
+    def validation_data(self):
+        return None if self.X_val is None else (self.X_val, self.targets(self.y_val))
+
+
+def choose_loss(cfg: dict, task: str) -> str:
+    loss = cfg["loss"]
+    if loss == "auto":
+        return "cross_entropy" if task == "classification" else "mse"
+    if task == "regression" and loss != "mse":
+        raise UsageError(f"--loss {loss} needs class labels, but {cfg['data']} is a regression data set; use mse")
+    return loss
+
+
+def steps_per_epoch(n_train: int, batch_size: int, batchnorm: bool) -> int:
+    steps = max(math.ceil(n_train / batch_size), 1)
+    if batchnorm and steps > 1 and n_train % batch_size == 1:
+        steps -= 1   # fit merges a last batch of one sample into the one before
+    return steps
+
+
+def make_optimizer(cfg: dict, spe: int):
+    """The optimiser of ``cfg`` with its learning-rate schedule (lengths in epochs turned into steps)."""
+    from .. import optim
+    from ..optim import schedules as S
+    name, p = parse_schedule(cfg["schedule"])
+    lr, epochs = cfg["lr"], max(cfg["epochs"], 1)
+    if name == "constant":
+        rate = lr
+    elif name == "step":
+        every = p["every"] if p["every"] is not None else max(epochs // 3, 1)
+        rate = S.StepDecay(lr, step_size=max(every, 1) * spe, gamma=p["gamma"])
+    elif name == "exponential":
+        rate = S.ExponentialDecay(lr, gamma=p["gamma"] ** (1.0 / spe))
+    elif name == "cosine":
+        rate = S.CosineDecay(lr, total_steps=epochs * spe, min_lr=p["min_lr"])
+    elif name == "warmup":
+        rate = S.LinearWarmup(max(p["epochs"], 1) * spe, lr)
+    else:
+        rate = S.ReduceOnPlateau(lr, factor=p["factor"], patience=p["patience"])
+    try:
+        return optim.get(cfg["optimizer"], lr=rate, weight_decay=cfg["weight_decay"])
+    except ValueError as exc:
+        raise UsageError(f"--schedule/--optimizer: {exc}") from None
+
+
+def build_model(cfg: dict, prep: Prepared):
+    from .common import build_network
+    ds = prep.ds
+    out_act = None
+    net = build_network(ds.n_features, cfg["layers"], ds.n_outputs, activation=cfg["activation"],
+                        output_activation=out_act, init=cfg["init"], batchnorm=cfg["batchnorm"],
+                        dropout=cfg["dropout"], seed=cfg["seed"], dtype=cfg["dtype"])
+    net.metadata = {
+        "data": cfg["data"],
+        "task": ds.task,
+        "loss": prep.loss_name,
+        "class_names": ds.class_names,
+        "feature_names": list(ds.feature_names),
+        "standardizer": None if prep.standardizer is None else prep.standardizer.to_dict(),
+    }
+    return net
+
+
+# --------------------------------------------------------------------------- progress and epoch table
+class EpochTable(Callback):
+    """A fit callback: a rich progress bar over each epoch's batches and one table row per epoch."""
+
+    def __init__(self, console, task: str, has_val: bool):
+        self.console = console
+        self.metric = "accuracy" if task != "regression" else "rmse"
+        self.has_val = has_val
+        self.progress = None
+        self.task_id = None
+        self.epochs = 0
+        self.last_epoch = 0
+        self.running = 0.0
+
+    def columns(self):
+        m = {"accuracy": "acc", "rmse": "rmse"}[self.metric]
+        cols = [("epoch", 9), ("loss", 10)]
+        if self.has_val:
+            cols.append(("val loss", 10))
+        cols.append((m, 8))
+        if self.has_val:
+            cols.append((f"val {m}", 8))
+        cols += [("lr", 9), ("time", 7)]
+        return cols
+
+    def header(self) -> str:
+        return "  ".join(f"{name:>{w}}" for name, w in self.columns())
+
+    def row(self, rec: dict) -> str:
+        from .console import fmt
+        values = [f"{rec['epoch']}/{self.epochs}", fmt(rec["loss"])]
+        if self.has_val:
+            values.append(fmt(rec.get("val_loss")))
+        values.append(fmt(rec.get(self.metric)))
+        if self.has_val:
+            values.append(fmt(rec.get(f"val_{self.metric}")))
+        values += [f"{rec['lr']:.2e}" if rec.get("lr") == rec.get("lr") else "-", f"{rec['time']:.2f}s"]
+        return "  ".join(f"{v:>{w}}" for v, (_, w) in zip(values, self.columns()))
+
+    def on_train_begin(self, net, info):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        self.epochs = info["epochs"]
+        self.last_epoch = info["initial_epoch"]
+        self.spe = info["steps_per_epoch"]
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("batches · loss {task.fields[loss]}"), TimeElapsedColumn(),
+                                 console=self.console, transient=True)
+        self.progress.start()
+        self.console.print(f"[bold]{self.header()}[/bold]")
+
+    def on_epoch_begin(self, net, epoch):
+        self.running, self.seen = 0.0, 0
+        self.task_id = self.progress.add_task(f"epoch {epoch}/{self.epochs}", total=self.spe, loss="-")
+
+    def on_batch_end(self, net, step, batch_loss):
+        self.seen += 1
+        self.running += (batch_loss - self.running) / self.seen
+        self.progress.update(self.task_id, advance=1, loss=f"{self.running:.4f}")
+
+    def on_epoch_end(self, net, rec):
+        self.progress.remove_task(self.task_id)
+        self.last_epoch = rec["epoch"]
+        self.console.print(self.row(rec))
+
+    def on_train_end(self, net, history):
+        self.stop()
+
+    def stop(self):
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+class LastEpoch(Callback):
+    """A fit callback that only remembers the last finished epoch (for --quiet)."""
+
+    def __init__(self):
+        self.last_epoch = 0
+
+    def on_train_begin(self, net, info):
+        self.last_epoch = info["initial_epoch"]
+
+    def on_epoch_end(self, net, rec):
+        self.last_epoch = rec["epoch"]
+
+    def stop(self):
+        pass
+
+
+# --------------------------------------------------------------------------- the run folder
+def default_out(data: str) -> str:
+    stem = data
+    if data.lower().startswith("csv:"):
+        stem = "csv-" + os.path.splitext(os.path.basename(data[4:]))[0]
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in stem) or "data"
+    base = os.path.join("runs", f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}")
+    out, n = base, 2
+    while os.path.exists(out):
+        out, n = f"{base}-{n}", n + 1
+    return out
+
+
+def write_config(run_dir: str, cfg: dict) -> None:
+    header = ("bprop train — the resolved settings of this run.\n"
+              f"Repeat it with: bprop train --config {os.path.join(run_dir, 'config.toml')} --out NEW_FOLDER")
+    write_text_atomic(os.path.join(run_dir, "config.toml"), dump_toml(cfg, COMMENTS, header))
 
 
 def run(args) -> int:
+    if args.resume is not None:
+        return run_resume(args)
+    file_cfg = {}
+    if args.config is not None:
+        file_cfg = read_config(args.config, set(DEFAULTS) | EXTRA_KEYS, "train")
+    cfg = resolve(args, file_cfg)
+    quiet = bool(args.quiet if args.quiet is not None else file_cfg.get("quiet", False))
+    out = args.out or file_cfg.get("out") or default_out(cfg["data"])
+    from .common import load_dataset
+    ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
+                      data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
+    loss_name = choose_loss(cfg, ds.task)
+    cfg["loss"] = loss_name
+    prep = Prepared(cfg, ds, None, loss_name)
+    net = build_model(cfg, prep)
+    spe = steps_per_epoch(len(prep.X_train), cfg["batch_size"], cfg["batchnorm"])
+    optimizer = make_optimizer(cfg, spe)
+    if os.path.isfile(out):
+        raise UsageError(f"--out: {out} is a file; give a folder for the run")
+    os.makedirs(out, exist_ok=True)
+    write_config(out, cfg)
+    from .console import console
+    con = console(quiet=quiet)
+    _announce(con, cfg, ds, net, prep, out, loss_name)
+
+    from ..training import EarlyStopping
+    es = None
+    if cfg["early_stopping"] > 0:
+        es = EarlyStopping(patience=cfg["early_stopping"], monitor="val_loss" if prep.X_val is not None else "loss")
+    cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    try:
+        history = net.fit(prep.X_train, prep.targets(prep.y_train), loss=loss_name, optimizer=optimizer,
+                          epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True,
+                          validation_data=prep.validation_data, early_stopping=es, clip_norm=cfg["clip_norm"],
+                          callbacks=[cb], checkpoint=checkpoint, verbose=0)
+    except KeyboardInterrupt:
+        cb.stop()
+        return _interrupted(out, cb.last_epoch, cfg["epochs"])
+    finally:
+        cb.stop()
+    from .report import finish_run
+    finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
+    return 0
+
+
+def _announce(con, cfg, ds, net, prep, out, loss_name):
+    from .common import describe_layers
+    n_val = 0 if prep.X_val is None else len(prep.X_val)
+    con.print(f"[bold]data[/bold]     {cfg['data']}: {ds.task}, {ds.n_features} features, "
+              f"{ds.n_outputs} {'classes' if ds.task == 'classification' else 'output(s)'}; "
+              f"{len(prep.X_train)} train / {n_val} validation / {ds.n_test} test samples")
+    con.print(f"[bold]network[/bold]  {describe_layers(net)}  ({net.n_params:,} parameters, {cfg['dtype']})")
+    con.print(f"[bold]training[/bold] loss {loss_name}, {cfg['optimizer']} lr {cfg['lr']:g}"
+              f"{'' if cfg['schedule'] == 'constant' else ' (' + cfg['schedule'] + ')'}, batch {cfg['batch_size']}, "
+              f"{cfg['epochs']} epochs → {out}")
+
+
+def _interrupted(out: str, last_epoch: int, epochs: int) -> int:
+    from .options import EXIT_INTERRUPTED
+    if last_epoch <= 0 or not os.path.exists(os.path.join(out, "checkpoint.npz")):
+        print(f"interrupted before the first epoch finished: nothing to resume in {out}", file=sys.stderr)
+    else:
+        print(f"interrupted: {os.path.join(out, 'checkpoint.npz')} holds epoch {last_epoch} of {epochs}; "
+              f"continue with: bprop train --resume {out}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def run_resume(args) -> int:
+    """``--resume RUN``: read RUN/config.toml and RUN/checkpoint.npz and continue training."""
+    from ..io import read_npz
+    from ..training import resume
+    run_dir = args.resume
+    if not os.path.isdir(run_dir):
+        raise FileNotFoundError(f"--resume: no such run folder: {run_dir}")
+    ckpt = os.path.join(run_dir, "checkpoint.npz")
+    cfg_path = os.path.join(run_dir, "config.toml")
+    for path in (cfg_path, ckpt):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"--resume: {run_dir} has no {os.path.basename(path)}; it is not a run "
+                                    "folder made by 'bprop train', or no epoch finished")
+    allowed = {"epochs", "data_dir", "quiet", "resume", "plots", "func", "command"}
+    extra = [k for k, v in vars(args).items() if k not in allowed and v is not None]
+    if extra:
+        names = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
+        raise UsageError(f"--resume continues a run with its own settings; {names} cannot be changed "
+                         "(only --epochs, --data-dir and --quiet)")
+    file_cfg = read_config(cfg_path, set(DEFAULTS) | EXTRA_KEYS, "train")
+    ns = argparse.Namespace(**{k: None for k in DEFAULTS})
+    ns.epochs, ns.data_dir = args.epochs, args.data_dir
+    cfg = resolve(ns, file_cfg)
+    quiet = bool(args.quiet)
+    _, meta = read_npz(ckpt)
+    if meta.get("format") != "bprop-checkpoint":
+        raise ValueError(f"{ckpt} is not a bprop checkpoint")
+    done = int(meta["epoch"])
+    from .common import load_dataset
+    ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
+                      data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
+    metadata = meta.get("metadata") or {}
+    from ..data import Standardizer
+    st = metadata.get("standardizer")
+    loss_name = metadata.get("loss") or choose_loss(cfg, ds.task)
+    prep = Prepared(cfg, ds, Standardizer.from_dict(st) if st else None, loss_name)
+    if cfg["epochs"] < done:
+        raise UsageError(f"--epochs {cfg['epochs']}: the checkpoint already holds {done} epochs")
+    write_config(run_dir, cfg)
+    from .console import console
+    con = console(quiet=quiet)
+    con.print(f"resuming {run_dir} from epoch {done} to epoch {cfg['epochs']}")
+    cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
+    try:
+        net, history = resume(ckpt, prep.X_train, prep.targets(prep.y_train), epochs=cfg["epochs"],
+                              validation_data=prep.validation_data, callbacks=[cb], verbose=0)
+    except KeyboardInterrupt:
+        cb.stop()
+        return _interrupted(run_dir, max(cb.last_epoch, done), cfg["epochs"])
+    finally:
+        cb.stop()
+    from .report import finish_run
+    finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
     return 0

@@ -1,0 +1,151 @@
+"""What several sub-commands share: building a network, loading data, opening a run or model file."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .options import UsageError, check_name
+
+#: activations after which a He initialiser is the right default (the rest get Xavier/Glorot)
+RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu")
+
+
+def default_init(activation: str) -> str:
+    """``he_normal`` for ReLU-like activations, ``xavier_uniform`` for sigmoid/tanh/identity."""
+    return "he_normal" if activation in RELU_LIKE else "xavier_uniform"
+
+
+def build_network(n_in: int, hidden: list[int], n_out: int, *, activation: str, output_activation: str | None,
+                  init: str, batchnorm: bool, dropout: float, seed, dtype: str):
+    """``Dense → [BatchNorm] → σ → [Dropout]`` for each hidden width, then ``Dense → [output σ]``.
+
+    A Dense layer followed by BatchNorm has no bias: BatchNorm subtracts the
+    batch mean, so such a bias would get a zero gradient and do nothing.
+    """
+    import bprop as bp
+    from .. import activations
+
+    layers, n = [], n_in
+    for h in hidden:
+        layers.append(bp.Dense(n, h, init=init, bias=not batchnorm))
+        if batchnorm:
+            layers.append(bp.BatchNorm(h))
+        layers.append(activations.get(activation))
+        if dropout > 0:
+            layers.append(bp.Dropout(dropout))
+        n = h
+    layers.append(bp.Dense(n, n_out, init=init))
+    if output_activation not in (None, "identity", "linear"):
+        layers.append(activations.get(output_activation))
+    return bp.Sequential(layers, seed=seed, dtype=dtype)
+
+
+def describe_layers(net) -> str:
+    """``Dense(4→8) → Tanh → Dense(8→3)``: the architecture on one line."""
+    parts = []
+    for layer in net.layers:
+        kind = type(layer).__name__
+        if kind == "Dense":
+            parts.append(f"Dense({layer.n_in}→{layer.n_out}{'' if layer.bias else ', no bias'})")
+        elif kind == "BatchNorm":
+            parts.append(f"BatchNorm({layer.n_out})")
+        elif kind == "Dropout":
+            parts.append(f"Dropout({layer.p:g})")
+        else:
+            parts.append(kind)
+    return " → ".join(parts)
+
+
+def check_data_name(spec: str, option: str = "--data") -> str:
+    """A usage error listing the valid names unless ``spec`` is a known data set or ``csv:PATH``."""
+    from .. import data as bdata
+    if not isinstance(spec, str) or not spec.strip():
+        raise UsageError(f"{option}: expected a data set name or csv:PATH, got {spec!r} (see: bprop datasets)")
+    if spec.lower().startswith("csv:"):
+        return spec
+    key = spec.strip().lower().replace("_", "-")
+    names = bdata.names()
+    if not any(name.replace("_", "-") == key for name in names):
+        check_name("data set", option, key, names + ["csv:PATH"])
+    return spec
+
+
+def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir=None, test_size=0.2, seed=0,
+                 progress=True):
+    """:func:`bprop.data.load` with the CLI's errors: option mistakes are usage errors (exit 2).
+
+    Problems with a file (missing, unreadable, bad values) stay failures (exit 1).
+    """
+    from .. import data as bdata
+
+    check_data_name(spec)
+    is_csv = spec.lower().startswith("csv:")
+    if target is not None and not is_csv:
+        raise UsageError(f"--target applies only to --data csv:PATH, not to {spec!r}")
+    if is_csv and not os.path.exists(os.path.expanduser(spec[4:])):
+        raise FileNotFoundError(f"--data {spec}: no such file: {spec[4:]}")
+    try:
+        return bdata.load(spec, n_samples=n_samples, noise=noise, seed=seed, data_dir=data_dir, target=target,
+                          test_size=test_size, progress=progress)
+    except bdata.DatasetUnavailableError:
+        raise
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        if is_csv and "target" in text.lower() and ("column" in text.lower()):
+            raise UsageError(f"--target: {text}") from None
+        if is_csv:
+            raise
+        raise UsageError(f"--data {spec}: {text}") from None
+
+
+def model_file(path: str) -> tuple[str, str | None]:
+    """``(model.npz path, run folder or None)`` for a run folder or a model file."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        candidate = os.path.join(path, "model.npz")
+        if not os.path.exists(candidate):
+            raise FileNotFoundError(f"{path} is a folder without model.npz: give a run folder made by "
+                                    "'bprop train' or a model .npz file")
+        return candidate, path
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such model file or run folder: {path}")
+    return path, None
+
+
+def transform_features(net, X: np.ndarray, what: str) -> np.ndarray:
+    """Check the feature count against ``net`` and apply the Standardizer saved in its metadata."""
+    from ..data import Standardizer
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"{what}: expected a table of samples (n, n_features), got shape {X.shape}")
+    if net.n_in is not None and X.shape[1] != net.n_in:
+        names = net.metadata.get("feature_names")
+        hint = f" ({', '.join(names[:8])}{', …' if len(names) > 8 else ''})" if names else ""
+        raise ValueError(f"the model expects {net.n_in} input features{hint}, but {what} has {X.shape[1]}")
+    st = net.metadata.get("standardizer")
+    if st:
+        X = Standardizer.from_dict(st).transform(X)
+    return X
+
+
+def class_indices_for_model(net, ds) -> np.ndarray:
+    """Map the test labels of data set ``ds`` onto the model's classes (by class name)."""
+    names = net.metadata.get("class_names")
+    if not names:
+        return ds.y_test
+    index = {c: i for i, c in enumerate(names)}
+    unknown = [c for c in ds.class_names if c not in index]
+    if unknown:
+        raise ValueError(f"{ds.name} has classes {unknown} the model was not trained on (its classes: "
+                         f"{', '.join(names)})")
+    mapping = np.array([index[c] for c in ds.class_names], dtype=np.int64)
+    return mapping
+
+
+def targets_for(loss_name: str, task: str, y: np.ndarray, n_out: int) -> np.ndarray:
+    """Class labels for CrossEntropy; one-hot rows for MSE/BCE on classes; ``y`` as is for regression."""
+    if task == "classification" and loss_name != "cross_entropy":
+        return np.eye(n_out)[np.asarray(y, dtype=np.int64)]
+    return y

@@ -1,0 +1,229 @@
+"""The end of a training run: save the model and history, measure it on test data, plot, write report.md.
+
+Also the metrics and tables shared with ``bprop evaluate``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from .options import write_text_atomic
+
+
+# --------------------------------------------------------------------------- metrics
+def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss_name: str) -> dict:
+    """Loss and metrics of ``net`` (eval mode) on standardised ``X`` and labels/targets ``y``.
+
+    Returns
+    -------
+    dict
+        ``metrics`` (``loss`` = C as trained, then ``accuracy, log_loss`` or
+        ``mse, rmse, mae, r2``), ``output`` (raw network output),
+        ``prediction`` (class indices or values), ``proba`` (classification),
+        ``confusion`` (classification).
+    """
+    from .. import losses, metrics as M
+    from .common import targets_for
+    loss = losses.get(loss_name)
+    n_out = net.n_out
+    X, Y, loss = net.prepare(X, targets_for(loss_name, task, y, n_out), loss)
+    out = net.predict(X)
+    result = {"output": out, "metrics": {"loss": loss.value(out, Y)}, "loss_name": loss.name}
+    if task == "classification":
+        proba = loss.output_to_prediction(out).astype(np.float64)
+        if loss_name != "cross_entropy":   # MSE/BCE on one-hot targets: scores, normalised for log-loss
+            scores = np.clip(proba, 1e-12, None)
+            proba = scores / scores.sum(axis=1, keepdims=True)
+        pred = np.argmax(out, axis=1)
+        labels = np.asarray(y, dtype=np.int64)
+        result["metrics"].update(accuracy=M.accuracy(labels, pred), log_loss=M.log_loss(labels, proba))
+        result.update(prediction=pred, proba=proba, confusion=M.confusion_matrix(labels, pred, n_out))
+    else:
+        result["metrics"].update(M.regression_metrics(np.asarray(y, np.float64).reshape(len(X), -1), out))
+        result["prediction"] = out
+    return result
+
+
+METRIC_NOTES = {
+    "loss": "C, the training loss (quadratic cost has the ½)",
+    "accuracy": "fraction of correct classes",
+    "log_loss": "−mean ln p(true class)",
+    "mse": "mean of squared residuals (no ½)",
+    "rmse": "√MSE",
+    "mae": "mean |residual|",
+    "r2": "1 − SS_res/SS_tot",
+}
+
+
+LOSS_NOTES = {
+    "cross_entropy": "C, the loss trained on: cross-entropy, mean over samples",
+    "mse": "C, the loss trained on: 1/(2n) Σ‖a − y‖² (with the ½, unlike mse)",
+    "binary_cross_entropy": "C, the loss trained on: binary cross-entropy summed over outputs",
+}
+
+
+def metric_note(key: str, loss_name: str | None = None) -> str:
+    if key == "loss":
+        return LOSS_NOTES.get(loss_name, "C, the loss trained on")
+    return METRIC_NOTES.get(key, "")
+
+
+def metrics_table(title: str, metrics: dict, loss_name: str | None = None):
+    from .console import fmt, table
+    t = table(title, ["metric", ("value", "right"), "meaning"])
+    for k, v in metrics.items():
+        t.add_row(k, fmt(v), metric_note(k, loss_name))
+    return t
+
+
+def confusion_table(cm: np.ndarray, class_names: list[str]):
+    from .console import table
+    t = table("confusion matrix (rows: true class, columns: predicted)", [""] + [(c, "right") for c in class_names])
+    for name, row in zip(class_names, cm):
+        t.add_row(name, *[str(v) if v else "·" for v in row])
+    return t
+
+
+# --------------------------------------------------------------------------- plots
+def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> list[tuple[str, str]]:
+    """Every plot of a run; returns ``(caption, file name)`` pairs."""
+    from . import plots
+    ds, recs = prep.ds, history.records
+    made = []
+    metric = "accuracy" if ds.task == "classification" else "rmse"
+
+    def path(name):
+        return os.path.join(run_dir, name)
+
+    if recs:
+        loss_label = {"cross_entropy": "cross-entropy C", "mse": "quadratic cost C = 1/(2n) Σ‖a − y‖²",
+                      "binary_cross_entropy": "binary cross-entropy C"}.get(prep.loss_name, "loss C")
+        plots.loss_curves(recs, path("loss.png"), loss_label=loss_label, title=f"Loss — {ds.name}")
+        made.append(("Loss per epoch (training and validation)", "loss.png"))
+        plots.metric_curves(recs, metric, path("metric.png"), title=f"{metric.capitalize()} — {ds.name}")
+        made.append((f"{metric.capitalize()} per epoch (training and validation)", "metric.png"))
+        plots.gradient_norms(recs, path("gradient_norms.png"), layer_names=_layer_names(net))
+        made.append(("Gradient norm ‖∂C/∂W‖₂ per Dense layer, log scale (vanishing/exploding gradients)",
+                     "gradient_norms.png"))
+    if ds.task == "classification":
+        plots.confusion_matrix(result["confusion"], ds.class_names, path("confusion_matrix.png"),
+                               title=f"Confusion matrix — {ds.name} ({prep.eval_part} data)")
+        made.append((f"Confusion matrix on the {prep.eval_part} data", "confusion_matrix.png"))
+    else:
+        plots.residuals(eval_y, result["prediction"], path("residuals.png"),
+                        title=f"{ds.name} ({prep.eval_part} data)")
+        made.append((f"Predictions and residuals on the {prep.eval_part} data", "residuals.png"))
+
+    def raw_output(Xraw):
+        return net.predict(prep.std(Xraw))
+
+    Xtr, ytr = ds.X_train, ds.y_train
+    Xte, yte = ds.X_test, ds.y_test
+    if ds.n_features == 2 and ds.task == "classification":
+        from .. import losses
+        loss = losses.get(prep.loss_name)
+        plots.decision_boundary(lambda Xr: loss.output_to_prediction(raw_output(Xr)).astype(np.float64),
+                                Xtr, ytr, Xte, yte, ds.class_names, path("decision_boundary.png"),
+                                feature_names=ds.feature_names, title=f"Decision boundary — {ds.name}")
+        made.append(("Decision boundary with the data (circles: train, triangles: test)", "decision_boundary.png"))
+    elif ds.n_features == 2 and ds.task == "regression":
+        plots.regression_surface(raw_output, Xtr, ytr, Xte, yte, path("surface.png"),
+                                 feature_names=ds.feature_names, title=f"Predicted surface — {ds.name}")
+        made.append(("Predicted surface with the data", "surface.png"))
+    elif ds.n_features == 1 and ds.task == "regression":
+        plots.regression_fit_1d(raw_output, Xtr, ytr, Xte, yte, path("fit.png"),
+                                feature_name=ds.feature_names[0], title=f"Fit — {ds.name}")
+        made.append(("The network's curve with the data", "fit.png"))
+    return made
+
+
+def _layer_names(net) -> dict:
+    names, l = {}, 0
+    for i, layer in enumerate(net.layers):
+        if type(layer).__name__ == "Dense":
+            l += 1
+            names[f"{i}.W"] = f"layer {l}: W {layer.n_out}×{layer.n_in} ({i}.W)"
+    return names
+
+
+# --------------------------------------------------------------------------- report.md
+def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str:
+    from .common import describe_layers
+    ds = prep.ds
+    recs = history.records
+    lines = [f"# bprop run: {ds.name}", "", f"{time.strftime('%Y-%m-%d %H:%M:%S')} · bprop "
+             f"{__import__('bprop').__version__} · settings in [config.toml](config.toml) "
+             f"(repeat with `bprop train --config {os.path.join(run_dir, 'config.toml')}`)", ""]
+    lines += ["## Data", "", f"- **{ds.name}**: {ds.description}" if ds.description else f"- **{ds.name}**",
+              f"- task: {ds.task}; {ds.n_features} features; "
+              + (f"{ds.n_outputs} classes ({', '.join(ds.class_names[:12])}{', …' if ds.n_outputs > 12 else ''})"
+                 if ds.task == "classification" else f"{ds.n_outputs} target column(s)"),
+              f"- samples: {len(prep.X_train)} training, {0 if prep.X_val is None else len(prep.X_val)} validation, "
+              f"{ds.n_test} test",
+              f"- features standardised: {'yes (x − mean)/std of the training part, saved in model.npz' if prep.standardizer is not None else 'no'}",
+              ""]
+    lines += ["## Network", "", f"`{describe_layers(net)}` — **{net.n_params:,} parameters**, {net.dtype.name}", "",
+              "```", net.summary(), "```", "",
+              "Notation: `W (n_out, n_in)`, `Z = A @ W.T + b`, `δ = ∂C/∂Z`.", ""]
+    wd = f", weight decay {cfg['weight_decay']:g}" if cfg["weight_decay"] else ""
+    lines += ["## Training", "",
+              f"- loss: {prep.loss_name}; optimiser {cfg['optimizer']}, lr {cfg['lr']:g}, schedule {cfg['schedule']}{wd}",
+              f"- batch size {cfg['batch_size']}, {len(recs)} of {cfg['epochs']} epochs ({history.stop_reason or 'completed'})"
+              + (f"; best epoch {history.best_epoch}" if history.best_epoch else ""),
+              f"- seed {cfg['seed']}; time {sum(r.get('time', 0.0) for r in recs):.1f} s", ""]
+    if recs:
+        last = recs[-1]
+        cols = [k for k in last if k not in ("epoch", "time") and not k.startswith("grad_norm/")]
+        lines += ["Last epoch:", "", "| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols),
+                  "| " + " | ".join(f"{last[k]:.4g}" if isinstance(last[k], float) else str(last[k]) for k in cols)
+                  + " |", ""]
+    lines += [f"## Final metrics ({prep.eval_part} data, {len(result['prediction'])} samples)", "",
+              "| metric | value | meaning |", "|---|---:|---|"]
+    for k, v in result["metrics"].items():
+        lines.append(f"| {k} | {v:.4f} | {metric_note(k, prep.loss_name)} |")
+    lines.append("")
+    if made_plots:
+        lines += ["## Plots", ""]
+        for caption, name in made_plots:
+            lines += [f"### {caption}", "", f"![{caption}]({name})", ""]
+    lines += ["## Files", "", "- `model.npz` — the trained network (with the standardizer and class names); "
+              "`bprop predict` and `bprop evaluate` read it",
+              "- `checkpoint.npz` — model + optimiser state + RNG state + history; "
+              f"`bprop train --resume {run_dir} --epochs N` continues",
+              "- `history.csv`, `history.json` — per-epoch loss, metrics, learning rate, gradient norms, time",
+              "- `config.toml` — every setting, resolved", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- finishing a run
+def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool = True, quiet: bool = False) -> dict:
+    """Write model.npz, history, metrics, plots and report.md; print the final metrics."""
+    ds = prep.ds
+    net.save(os.path.join(run_dir, "model.npz"))
+    history.to_csv(os.path.join(run_dir, "history.csv"))
+    history.to_json(os.path.join(run_dir, "history.json"))
+    if prep.X_test is not None:
+        prep.eval_part, X_eval, y_eval, X_eval_raw = "test", prep.X_test, ds.y_test, ds.X_test
+    elif prep.X_val is not None:
+        prep.eval_part, X_eval, y_eval, X_eval_raw = "validation", prep.X_val, prep.y_val, prep.X_val_raw
+    else:
+        prep.eval_part, X_eval, y_eval, X_eval_raw = "training", prep.X_train, prep.y_train, prep.X_train_raw
+    result = compute_metrics(net, X_eval, y_eval, ds.task, prep.loss_name)
+    made = make_plots(run_dir, net, history, prep, result, X_eval_raw, y_eval) if plots else []
+    write_text_atomic(os.path.join(run_dir, "report.md"),
+                      report_markdown(run_dir, net, history, prep, cfg, result, made))
+    if history.stop_reason and history.stop_reason != "completed":
+        con.print(history.stop_reason)
+    if quiet:
+        m = result["metrics"]
+        key = "accuracy" if "accuracy" in m else "rmse"
+        print(f"{run_dir}: {prep.eval_part} {key} {m[key]:.4f}, loss {m['loss']:.4f}")
+    else:
+        con.print(metrics_table(f"{ds.name}: {prep.eval_part} data ({len(X_eval)} samples)", result["metrics"],
+                                prep.loss_name))
+        con.print(f"run folder: [bold]{run_dir}[/bold] (report.md, model.npz, checkpoint.npz, history.csv/json, "
+                  f"config.toml{', plots' if made else ''})")
+    return result
