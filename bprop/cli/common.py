@@ -93,7 +93,7 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
         raise
     except (ValueError, TypeError) as exc:
         text = str(exc)
-        if is_csv and "target" in text.lower() and ("column" in text.lower()):
+        if is_csv and text.startswith(("target column", "target index")):
             raise UsageError(f"--target: {text}") from None
         if is_csv:
             raise

@@ -81,7 +81,8 @@ def register(subparsers) -> None:
                        help="mse (C = 1/(2n) Σ‖a − y‖², the default), cross_entropy or bce; e.g. --loss mse")
     train.add_argument("--lr", default="0.1", metavar="η", help="learning rate η, e.g. --lr 0.5 (default 0.1)")
     train.add_argument("--optimizer", default="sgd", metavar="NAME",
-                       help="sgd (θ ← θ − η ∂C/∂θ, the default), momentum, nesterov, rmsprop, adam or adamw")
+                       help="sgd (θ ← θ − η ∂C/∂θ, the default), momentum, nesterov, rmsprop, adam or adamw; "
+                            "e.g. --optimizer momentum")
     train.add_argument("--steps", type=int, default=1, metavar="N",
                        help="gradient steps on the same input, e.g. --steps 1000 (default 1)")
     train.add_argument("--every", type=int, default=None, metavar="K",

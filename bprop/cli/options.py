@@ -73,7 +73,8 @@ def check_name(kind: str, option: str, value: str, valid) -> str:
     key = str(value).strip().lower().replace("-", "_")
     valid = list(valid)
     if key not in valid:
-        raise UsageError(f"{option}: unknown {kind} {value!r}; valid {kind}s: {', '.join(valid)}"
+        plural = kind + ("es" if kind.endswith("s") else "s")
+        raise UsageError(f"{option}: unknown {kind} {value!r}; valid {plural}: {', '.join(valid)}"
                          f"{did_you_mean(key, valid)}")
     return key
 

@@ -269,9 +269,12 @@ def resolve(args, file_cfg: dict) -> dict:
     out["lr"] = _as_float(lr, "lr", 0.0, low_open=True)
     wd = cfg["weight_decay"] if cfg["weight_decay"] is not None else (0.01 if out["optimizer"] == "adamw" else 0.0)
     out["weight_decay"] = _as_float(wd, "weight_decay", 0.0)
-    out["schedule"] = format_schedule(*parse_schedule(cfg["schedule"]))
     out["batch_size"] = _as_int(cfg["batch_size"], "batch_size", 1)
     out["epochs"] = _as_int(cfg["epochs"], "epochs", 0)
+    sched, sparams = parse_schedule(cfg["schedule"])
+    if sched == "step" and sparams["every"] is None:
+        sparams["every"] = max(out["epochs"] // 3, 1)
+    out["schedule"] = format_schedule(sched, sparams)
     out["clip_norm"] = None if cfg["clip_norm"] in (None, 0, 0.0) else _as_float(cfg["clip_norm"], "clip_norm", 0.0,
                                                                                    low_open=True)
     out["val_split"] = _as_float(cfg["val_split"], "val_split", 0.0, 1.0, high_open=True)
@@ -601,6 +604,10 @@ def run_resume(args) -> int:
     from .console import console
     con = console(quiet=quiet)
     con.print(f"resuming {run_dir} from epoch {done} to epoch {cfg['epochs']}")
+    original = int(meta.get("epochs", cfg["epochs"]))
+    if cfg["epochs"] > original and cfg["schedule"].split(":")[0] == "cosine":
+        con.print(f"note: the {cfg['schedule'].split(':')[0]} schedule was laid out for {original} epochs when the "
+                  "run started; the checkpoint's optimiser keeps it (a cosine rate stays at min_lr after that)")
     cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
     try:
         net, history = resume(ckpt, prep.X_train, prep.targets(prep.y_train), epochs=cfg["epochs"],
