@@ -1,0 +1,1020 @@
+r"""scikit-learn estimators: :class:`BPClassifier` and :class:`BPRegressor`.
+
+Multi-layer perceptrons with the interface of scikit-learn's
+``MLPClassifier``/``MLPRegressor`` and what those lack: dropout, batch
+normalisation, one activation per hidden layer (leaky ReLU, ELU, GELU...),
+class weights, a validation-loss curve, callbacks, every bprop optimiser,
+initialiser and learning-rate schedule, and the trained network itself
+(:attr:`net_`) for :meth:`~bprop.Sequential.trace`, :func:`bprop.gradcheck`
+and plots.
+
+Each hidden layer is ``Dense → [BatchNorm] → activation → [Dropout]``; the
+output layer is a ``Dense`` whose raw output (logits for a classifier) goes to
+the loss:
+
+=============================  =======  ===========================================
+target                         outputs  loss
+=============================  =======  ===========================================
+regression, ``k`` targets      ``k``    ``MSE`` :math:`\frac{1}{2n}\sum_x\lVert a − y\rVert^2`
+binary classes                 1        ``BinaryCrossEntropy`` (sigmoid)
+``k ≥ 3`` classes              ``k``    ``CrossEntropy`` (softmax)
+multi-label 0/1 matrix (n, k)  ``k``    ``BinaryCrossEntropy`` (one sigmoid per label)
+=============================  =======  ===========================================
+
+Importing this module imports scikit-learn; ``import bprop`` does not.
+
+>>> from sklearn.datasets import load_iris
+>>> from bprop.sklearn import BPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = BPClassifier(hidden_layer_sizes=(16,), learning_rate=1e-2, max_epochs=50,
+...                    random_state=0).fit(X, y)
+>>> clf.predict(X[:3])
+array([0, 0, 0])
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import os
+import warnings
+
+import numpy as np
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import compute_class_weight, compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+from . import activations as _activations
+from . import initializers as _initializers
+from . import optim as _optim
+from ._validation import check_dtype
+from ._version import __version__
+from .io import model_payload, net_from_payload, read_npz, write_npz_atomic
+from .layers import BatchNorm, Dense, Dropout
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, get as _get_loss
+from .network import Sequential
+from .training import Callback, EarlyStopping, History
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _validate_data
+except ImportError:  # pragma: no cover - older scikit-learn
+    def _validate_data(estimator, X="no_validation", y="no_validation", **kwargs):
+        return estimator._validate_data(X, y, **kwargs)
+
+__all__ = ["BPClassifier", "BPRegressor", "load"]
+
+#: Activations for which ``init="auto"`` picks He (Kaiming) initialisation.
+RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
+#: scikit-learn's activation names that bprop spells differently.
+ACTIVATION_ALIASES = {"logistic": "sigmoid"}
+ESTIMATOR_KEY = "sklearn"   # key of the estimator's entry in the model file's metadata
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _per_layer(name: str, value, n_layers: int) -> list:
+    """``value`` for every hidden layer: one value repeated, or a list/tuple of one per layer."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_layers:
+            raise ValueError(f"{name} has {len(value)} entries but hidden_layer_sizes has "
+                             f"{n_layers} hidden layer(s); give one {name} or one per hidden layer")
+        return list(value)
+    return [value] * n_layers
+
+
+def _hidden_sizes(hidden_layer_sizes) -> list[int]:
+    sizes = hidden_layer_sizes
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = (sizes,)
+    if not isinstance(sizes, (list, tuple, np.ndarray)) or any(
+            isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers such as (100,) "
+                         f"or (128, 64), got {hidden_layer_sizes!r}")
+    return [int(s) for s in sizes]
+
+
+def _activation_name(name) -> str:
+    if not isinstance(name, str):
+        raise ValueError(f"activation must be a name such as 'relu' (or one name per hidden "
+                         f"layer), got {name!r}")
+    key = name.lower().replace("-", "_")
+    key = ACTIVATION_ALIASES.get(key, key)
+    _activations.get(key)   # raises, listing the valid names, for an unknown one
+    return key
+
+
+def _seed_from(random_state) -> int | None:
+    """An int seed for the network and the validation split (sklearn's ``random_state`` rules)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))   # fresh entropy, not the global RNG
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    raise ValueError(f"random_state must be None, an int, a numpy RandomState or Generator, "
+                     f"got {random_state!r}")
+
+
+def _make_schedule(spec, lr: float, total_steps: int, steps_per_epoch: int):
+    """The learning-rate schedule for ``schedule=spec`` (see the estimators' docstrings)."""
+    S = _optim.schedules
+    if isinstance(spec, S.Schedule):
+        return copy.deepcopy(spec)          # a fresh copy per fit: schedules may hold state
+    if isinstance(spec, str):
+        name, kwargs = spec, {}
+    elif isinstance(spec, dict):
+        kwargs = dict(spec)
+        name = kwargs.pop("name", None)
+        if name is None:
+            raise ValueError(f"a schedule given as a dict needs a 'name' entry, such as "
+                             f"{{'name': 'step', 'step_size': 1000}}; got {spec!r}")
+    else:
+        raise ValueError(f"schedule must be None, a name ({', '.join(S.NAMES)}), a dict "
+                         f"{{'name': ..., **arguments}} or a bprop.optim Schedule, got {spec!r}")
+    key = str(name).lower().replace("-", "_")
+    total = max(int(total_steps), 1)
+    defaults = {
+        "cosine": {"total_steps": total},
+        "step": {"step_size": max(total // 3, 1), "gamma": 0.1},
+        "exponential": {"gamma": 0.01 ** (1.0 / total)},
+        "warmup": {"warmup_steps": max(min(5 * steps_per_epoch, total // 10), 1)},
+    }.get(key, {})
+    kwargs = {**defaults, **kwargs}
+    if key == "warmup":
+        after = kwargs.get("after")
+        kwargs["after"] = lr if after is None else (
+            after if isinstance(after, numbers.Real)
+            else _make_schedule(after, lr, total - kwargs["warmup_steps"], steps_per_epoch))
+    else:
+        kwargs.setdefault("lr", lr)
+    return S.get(key, **kwargs)
+
+
+def _to_json(value):
+    """Encode a parameter value as JSON (tuples, dicts with any keys, schedules and arrays tagged)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
+        return {"__array__": [_to_json(v) for v in value.tolist()], "dtype": value.dtype.str}
+    if isinstance(value, _optim.schedules.Schedule):
+        return {"__schedule__": value.get_config()}
+    raise TypeError(f"{value!r} is not a plain value")
+
+
+def _from_json(value):
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if "__tuple__" in value:
+            return tuple(_from_json(v) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
+        if "__array__" in value:
+            return np.array(_from_json(value["__array__"]), dtype=np.dtype(value["dtype"]))
+        if "__schedule__" in value:
+            return _optim.schedules.from_config(value["__schedule__"])
+    return value
+
+
+class _ValidationScore(Callback):
+    """fit callback: the estimator's ``score`` on the held-out set after every epoch."""
+
+    def __init__(self, score, X_val, Y_val):
+        self.score, self.X_val, self.Y_val = score, X_val, Y_val
+        self.scores: list[float] = []
+
+    def on_epoch_end(self, net, record):
+        self.scores.append(self.score(net._forward(self.X_val, False), self.Y_val))
+
+
+# ---------------------------------------------------------------------------------------- base
+class _BPEstimator(BaseEstimator):
+    """What :class:`BPClassifier` and :class:`BPRegressor` share (see their docstrings)."""
+
+    _default_loss = "mse"
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # WORKAROUND (belongs in Sequential.__setstate__): joblib pickles every ndarray on its
+        # own, so after joblib.load the network's params/grads/buffers dicts no longer share
+        # their arrays with the layers, and training would read stale gradients. Re-link them.
+        net = self.__dict__.get("net_")
+        if net is not None:
+            net._collect()
+
+    # ------------------------------------------------------------------ building blocks
+    def _build_net(self, n_in: int, n_out: int, seed: int) -> Sequential:
+        sizes = _hidden_sizes(self.hidden_layer_sizes)
+        acts = [_activation_name(a) for a in _per_layer("activation", self.activation, len(sizes))]
+        drops = _per_layer("dropout", self.dropout, len(sizes))
+        if not isinstance(self.batchnorm, (bool, np.bool_)):
+            raise ValueError(f"batchnorm must be True or False, got {self.batchnorm!r}")
+        if not isinstance(self.init, str):
+            raise ValueError(f"init must be 'auto' or an initialiser name such as 'he_normal', "
+                             f"got {self.init!r}")
+        if self.init != "auto":
+            _initializers.get(self.init)   # unknown name: error listing the valid ones
+
+        def init_for(act):
+            if self.init != "auto":
+                return self.init
+            return "he_normal" if act in RELU_FAMILY else "xavier_uniform"
+
+        layers, prev = [], n_in
+        for size, act, p in zip(sizes, acts, drops):
+            layers.append(Dense(prev, size, init=init_for(act), bias_init=self.bias_init))
+            if self.batchnorm:
+                layers.append(BatchNorm(size))
+            layers.append(_activations.get(act))
+            if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+                raise ValueError(f"dropout must be a probability in [0, 1) (or one per hidden "
+                                 f"layer), got {self.dropout!r}")
+            if p > 0:
+                layers.append(Dropout(float(p)))
+            prev = size
+        layers.append(Dense(prev, n_out, init=init_for(None), bias_init=self.bias_init))
+        return Sequential(layers, seed=seed, dtype=self.dtype)
+
+    def _make_optimizer(self, steps_per_epoch: int):
+        key = str(self.optimizer).lower().replace("-", "_")
+        if not isinstance(self.optimizer, str) or key not in _optim.NAMES:
+            raise ValueError(f"optimizer must be one of {', '.join(map(repr, _optim.NAMES))}, "
+                             f"got {self.optimizer!r}")
+        lr = _optim.schedules.check_real(self.learning_rate, "learning_rate", "learning rate", gt=0)
+        if self.schedule is not None:
+            lr = _make_schedule(self.schedule, lr, self.max_epochs * steps_per_epoch, steps_per_epoch)
+        cls = _optim.NAMES[key][0]
+        kwargs = {"lr": lr, "weight_decay": self.weight_decay}
+        if issubclass(cls, _optim.SGD):
+            kwargs.update(momentum=self.momentum, nesterov=self.nesterov)
+        elif issubclass(cls, _optim.Adam):
+            kwargs["betas"] = self.betas
+        return cls(**kwargs)
+
+    def _loss(self):
+        return _get_loss(self._default_loss if self.loss is None else self.loss)
+
+    def _batch_size(self, n: int) -> int:
+        bs = self.batch_size
+        if isinstance(bs, str) and bs == "auto":
+            return min(200, n)
+        if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1:
+            raise ValueError(f"batch_size must be 'auto' or a positive integer, got {bs!r}")
+        return min(int(bs), n)
+
+    def _check_training_params(self):
+        for name in ("max_epochs", "patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        vf = self.validation_fraction
+        if self.early_stopping and (isinstance(vf, bool) or not isinstance(vf, numbers.Real)
+                                    or not 0 < vf < 1):
+            raise ValueError(f"validation_fraction must be in (0, 1) when early_stopping=True, "
+                             f"got {vf!r}")
+        if self.tol is not None and (not isinstance(self.tol, numbers.Real) or self.tol < 0):
+            raise ValueError(f"tol must be a number >= 0 or None, got {self.tol!r}")
+        check_dtype(self.dtype)
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, X, y, sample_weight=None, *, partial: bool, classes=None, callbacks=()):
+        continuing = hasattr(self, "net_") and (partial or self.warm_start)
+        self._check_training_params()
+        dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
+        X, y = _validate_data(self, X, y, reset=not continuing, dtype=dtype, multi_output=True,
+                              y_numeric=not isinstance(self, ClassifierMixin))
+        Y, state = self._encode_targets(y, continuing=continuing, partial=partial, classes=classes)
+        weights = self._sample_weights(X, y, state, sample_weight, partial)
+        if weights is not None:
+            # A weight of 0 equals leaving the sample out, so leave it out (it would still
+            # fill a place in a mini-batch and in BatchNorm's statistics).
+            keep = weights > 0
+            if not keep.all():
+                X, Y, y, weights = X[keep], Y[keep], y[keep], weights[keep]
+            if np.all(weights == weights[0]):
+                weights = None      # the loss is a weighted *mean*: equal weights change nothing
+        if not partial:
+            self._check_enough_classes(Y, state)
+
+        seed = None
+        X_val = Y_val = None
+        if self.early_stopping and not partial:
+            seed = _seed_from(self.random_state)
+            stratify = self._stratify_labels(Y, state)
+            parts = [X, Y] + ([] if weights is None else [weights])
+            try:
+                split = train_test_split(*parts, test_size=self.validation_fraction,
+                                         random_state=seed, stratify=stratify)
+            except ValueError:      # a class too small to stratify: split without stratifying
+                split = train_test_split(*parts, test_size=self.validation_fraction, random_state=seed)
+            X, X_val, Y, Y_val = split[:4]
+            weights = split[5] if weights is not None else None
+        batch_size = self._batch_size(len(X))
+        steps_per_epoch = -(-len(X) // batch_size)
+        if continuing:
+            net, opt = self.net_, self.optimizer_
+        else:
+            seed = _seed_from(self.random_state) if seed is None else seed
+            net = self._build_net(X.shape[1], state["n_outputs_"], seed)
+            opt = self._make_optimizer(steps_per_epoch)
+
+        cbs = list(callbacks or ())
+        scorer = None
+        if X_val is not None:
+            mode = state.get("_label_mode", getattr(self, "_label_mode", None))
+            scorer = _ValidationScore(lambda out, Yv: self._score_output(out, Yv, mode), X_val, Y_val)
+            cbs.append(scorer)
+        if partial:
+            stopper = None
+        elif self.early_stopping:
+            stopper = EarlyStopping(patience=self.patience, min_delta=self.tol or 0.0,
+                                    monitor="val_loss", restore_best=True)
+        elif self.tol is not None:
+            # scikit-learn's convergence test: the training loss stalls for `patience` epochs.
+            stopper = EarlyStopping(patience=self.patience, min_delta=self.tol, monitor="loss",
+                                    restore_best=False)
+        else:
+            stopper = None
+        history = net.fit(X, Y, loss=state.get("loss_function_", getattr(self, "loss_function_", None)), optimizer=opt,
+                          epochs=1 if partial else self.max_epochs, batch_size=batch_size,
+                          shuffle=self.shuffle, validation_data=None if X_val is None else (X_val, Y_val),
+                          early_stopping=stopper, clip_norm=self.clip_norm, callbacks=cbs,
+                          verbose=self.verbose, sample_weight=weights)
+
+        # Everything is set only now, so a failed fit leaves a fitted estimator as it was.
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.net_, self.optimizer_, self.history_ = net, opt, history
+        losses = [r["loss"] for r in history.records]
+        self.loss_curve_ = (list(self.loss_curve_) if continuing else []) + losses
+        if scorer is not None:
+            old = list(self.validation_scores_ or []) if continuing else []
+            self.validation_scores_ = old + scorer.scores
+            self.best_validation_score_ = float(max(self.validation_scores_))
+        elif not continuing:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        self.loss_ = float(self.loss_curve_[-1])
+        self.best_loss_ = float(min(self.loss_curve_))
+        self.n_iter_ = (self.n_iter_ if continuing else 0) + len(history.records)
+        self.t_ = (self.t_ if continuing else 0) + len(X) * len(history.records)
+        if not partial and stopper is not None and history.stop_reason == "completed":
+            warnings.warn(f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the "
+                          "optimisation has not converged yet (raise max_epochs, or set tol=None "
+                          "to train for exactly max_epochs epochs).", ConvergenceWarning)
+        return self
+
+    def _sample_weights(self, X, y, state, sample_weight, partial):
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, X, dtype=np.float64)
+
+    def _check_enough_classes(self, Y, state):
+        pass
+
+    def _stratify_labels(self, Y, state):
+        return None
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, X, y, sample_weight=None, *, callbacks=()):
+        """Train the network on ``X``, ``y`` for up to ``max_epochs`` epochs.
+
+        A new network is built unless ``warm_start=True`` and the estimator is
+        already fitted, in which case training continues from the current
+        weights and optimiser state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+            Each mini-batch's loss becomes ``Σ w_x C_x / Σ w_x``: a weight of 2
+            equals a duplicated row, a weight of 0 leaves the row out.
+        callbacks : sequence of bprop.training.Callback or functions, optional
+            Passed to :meth:`bprop.Sequential.fit` (e.g. to watch every epoch's record).
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, partial=False, callbacks=callbacks)
+
+    def save(self, path) -> None:
+        """Write the fitted estimator to one ``.npz`` file, without pickle.
+
+        The file is a bprop model file (``bprop.load(path)`` returns the
+        network); its metadata adds the estimator's parameters, classes and
+        fitted attributes, and its arrays the optimiser state, so
+        ``partial_fit`` or a ``warm_start`` fit after :meth:`load` continues
+        exactly where this one stopped. Written atomically.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator is not fitted.
+        TypeError
+            If a parameter is not a plain value (e.g. a RandomState object as
+            ``random_state``): such values cannot be stored without pickle.
+        """
+        check_is_fitted(self, "net_")
+        params = {}
+        for name, value in self.get_params(deep=False).items():
+            try:
+                params[name] = _to_json(value)
+            except TypeError:
+                raise TypeError(f"cannot save {type(self).__name__} with {name}={value!r}: only plain "
+                                "values (numbers, strings, tuples, dicts, schedules) are stored without "
+                                "pickle; use an int or None for random_state, or joblib to pickle") from None
+        fitted = {k: _to_json(getattr(self, k)) for k in self._saved_attributes if hasattr(self, k)}
+        arrays, meta = model_payload(self.net_)
+        opt_state = self.optimizer_.state_dict()
+        arrays.update({f"optim/{k}": v for k, v in opt_state.pop("arrays").items()})
+        meta["metadata"] = {**(meta.get("metadata") or {}), ESTIMATOR_KEY: {
+            "estimator": type(self).__name__, "bprop_version": __version__,
+            "sklearn_version": sklearn.__version__, "params": params, "fitted": fitted,
+            "loss": self.loss_function_.get_config(), "history": self.history_.to_dict(),
+            "optimizer": opt_state, "rng_state": self.net_.rng.bit_generator.state}}
+        write_npz_atomic(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator written by :meth:`save` (no pickle, no code executed).
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If the file is not a saved estimator of this class.
+        """
+        arrays, meta = read_npz(path)
+        info = (meta.get("metadata") or {}).get(ESTIMATOR_KEY)
+        name = os.fspath(path)
+        if not isinstance(info, dict) or "estimator" not in info:
+            raise ValueError(f"{name} is not a saved bprop.sklearn estimator (a plain model file "
+                             "is loaded with bprop.load)")
+        if cls is _BPEstimator:
+            cls = _ESTIMATORS.get(info["estimator"])
+            if cls is None:
+                raise ValueError(f"{name} holds an unknown estimator {info['estimator']!r}")
+        elif info["estimator"] != cls.__name__:
+            raise ValueError(f"{name} holds a {info['estimator']}, not a {cls.__name__}: load it with "
+                             f"{info['estimator']}.load or bprop.sklearn.load")
+        valid = cls().get_params(deep=False)
+        est = cls(**{k: _from_json(v) for k, v in info["params"].items() if k in valid})
+        net = net_from_payload(arrays, meta, name)
+        net.metadata = {k: v for k, v in net.metadata.items() if k != ESTIMATOR_KEY}
+        net.rng.bit_generator.state = info["rng_state"]
+        opt_arrays = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
+        est.optimizer_ = _optim.from_state_dict({**info["optimizer"], "arrays": opt_arrays})
+        est.net_ = net
+        est.loss_function_ = _get_loss(info["loss"])
+        est.history_ = History.from_dict(info["history"])
+        for k, v in info["fitted"].items():
+            setattr(est, k, _from_json(v))
+        return est
+
+
+_COMMON_DOC = r"""
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (100,)
+        Neurons of each hidden layer; ``()`` gives a linear model (logistic
+        or softmax regression for the classifier).
+    activation : str or sequence of str, default "relu"
+        One name for every hidden layer, or one per hidden layer: ``"relu"``,
+        ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"tanh"``, ``"sigmoid"``
+        (or scikit-learn's ``"logistic"``), ``"identity"``.
+    batchnorm : bool, default False
+        Put a ``BatchNorm`` between each hidden ``Dense`` and its activation.
+    dropout : float or sequence of float, default 0.0
+        Inverted-dropout probability after each hidden activation (one value,
+        or one per hidden layer).
+    init : str, default "auto"
+        Weight initialiser of every ``Dense`` layer (a name of
+        :mod:`bprop.initializers`). ``"auto"``: ``he_normal`` for layers
+        followed by a ReLU-family activation (relu, leaky_relu, elu, gelu),
+        ``xavier_uniform`` for the others and for the output layer.
+    bias_init : float or str, default 0.0
+        Initial bias (a number, e.g. 0.01 for ReLU layers, or an initialiser name).
+    optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"}, default "adam"
+        The :mod:`bprop.optim` optimiser.
+    learning_rate : float, default 1e-3
+        Step size η (the initial rate when a schedule is set).
+    momentum : float, default 0.9
+        Momentum of ``optimizer="sgd"`` (set 0 for plain SGD); SGD only.
+    nesterov : bool, default False
+        Nesterov momentum; SGD only.
+    betas : (float, float), default (0.9, 0.999)
+        Adam's and AdamW's β1, β2.
+    weight_decay : float, default 0.0
+        L2 penalty added to the gradient (decoupled decay for AdamW).
+    schedule : None, str, dict or Schedule, default None
+        Learning-rate schedule (counting optimiser steps): ``None`` (constant),
+        a name ``"constant"``, ``"cosine"`` (to 0 over ``max_epochs``),
+        ``"step"`` (×0.1 after each third of ``max_epochs``),
+        ``"exponential"`` (×0.01 over ``max_epochs``), ``"warmup"`` (linear
+        warm-up over 5 epochs or a tenth of the run, whichever is shorter,
+        then constant), ``"plateau"`` (×0.1 when the validation loss, or the
+        training loss, stalls for 10 epochs); a dict ``{"name": ..., **arguments}``
+        overriding those defaults (e.g. ``{"name": "step", "step_size": 500}``);
+        or a :mod:`bprop.optim.schedules` object.
+    batch_size : int or "auto", default "auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)`` as in scikit-learn.
+    max_epochs : int, default 200
+        Most passes over the training data per ``fit``.
+    shuffle : bool, default True
+        Reshuffle the training data every epoch.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data (stratified for
+        classifiers), stop when the validation loss has not improved by more
+        than ``tol`` for ``patience`` epochs, and restore the best epoch's weights.
+    validation_fraction : float, default 0.1
+        Held-out fraction for ``early_stopping``.
+    patience : int, default 10
+        Epochs without improvement before stopping.
+    tol : float or None, default 1e-4
+        Least improvement that counts. Without ``early_stopping``, training
+        stops (as in scikit-learn) when the training loss has not improved by
+        ``tol`` for ``patience`` epochs; ``None`` trains for exactly ``max_epochs``.
+    clip_norm : float or None, default None
+        Clip the global gradient norm to this value.
+    dtype : {"float32", "float64"}, default "float32"
+        Dtype of the network's parameters and computations.
+    random_state : int, RandomState or None, default None
+        Seeds the network's generator (initialisation, shuffling, dropout) and
+        the validation split; an int gives reproducible results.
+    verbose : int, default 0
+        1 prints one line per epoch.
+    warm_start : bool, default False
+        ``fit`` continues training the current network and optimiser instead
+        of starting again."""
+
+_COMMON_ATTRS = r"""
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+    n_outputs_ : int
+        Outputs of the network.
+    net_ : bprop.Sequential
+        The trained network: ``net_.trace``, ``bprop.gradcheck(net_, ...)``,
+        ``net_.params``, ``net_.summary()`` all work on it.
+    loss_function_ : bprop.Loss
+        The loss the network was trained with.
+    optimizer_ : bprop.optim.Optimizer
+        The optimiser with its state (kept by ``partial_fit`` and ``warm_start``).
+    history_ : bprop.training.History
+        Per-epoch records of the last ``fit`` or ``partial_fit`` call: loss,
+        validation loss and metrics, learning rate, gradient norms per layer.
+    loss_curve_ : list of float
+        Training loss ``C`` of every epoch (across warm starts and ``partial_fit`` calls).
+    validation_scores_ : list of float or None
+        ``score`` on the held-out set after every epoch (``early_stopping`` only).
+    best_validation_score_ : float or None
+    loss_ : float
+        Training loss of the last epoch.
+    best_loss_ : float
+        Smallest training loss reached.
+    n_iter_ : int
+        Epochs trained.
+    t_ : int
+        Training samples seen (with repetition)."""
+
+
+# ---------------------------------------------------------------------------------------- classifier
+class BPClassifier(ClassifierMixin, _BPEstimator):
+    __doc__ = r"""Multi-layer perceptron classifier trained by backpropagation (bprop).
+
+    Binary targets get one sigmoid output and ``BinaryCrossEntropy``,
+    ``k ≥ 3`` classes ``k`` softmax outputs and ``CrossEntropy``, a 0/1
+    indicator matrix (multi-label) ``k`` sigmoid outputs and
+    ``BinaryCrossEntropy``. Labels may be any values (strings included);
+    :attr:`classes_` keeps them.
+    """ + _COMMON_DOC + r"""
+    class_weight : dict, "balanced" or None, default None
+        Weights per class, multiplied into ``sample_weight``: ``{label: weight}``
+        or ``"balanced"`` (``n_samples / (n_classes * count)``). For
+        ``partial_fit`` only a dict.
+    loss : {"cross_entropy", "binary_cross_entropy"}, default "cross_entropy"
+        ``"cross_entropy"`` chooses as in the table above.
+        ``"binary_cross_entropy"`` also trains ``k ≥ 3`` classes with one
+        sigmoid per class (one-vs-rest; ``predict_proba`` normalises the rows).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels (``0..k-1`` for a multi-label target).""" + _COMMON_ATTRS + r"""
+    out_activation_ : {"softmax", "logistic"}
+        How ``predict_proba`` maps the network's logits to probabilities.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from bprop.sklearn import BPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = BPClassifier((64,), activation="leaky_relu", dropout=0.1, max_epochs=30,
+    ...                    random_state=0).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.95
+    True
+    """
+
+    _default_loss = "cross_entropy"
+    # Both estimators spell out every parameter in __init__, as scikit-learn requires
+    # (get_params reads the signature; __init__ only stores the values).
+    _saved_attributes = ("classes_", "n_features_in_", "feature_names_in_", "n_outputs_",
+                         "out_activation_", "_label_mode", "loss_curve_", "validation_scores_",
+                         "best_validation_score_", "loss_", "best_loss_", "n_iter_", "t_")
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
+                 dropout=0.0, init="auto", bias_init=0.0, optimizer="adam", learning_rate=1e-3,
+                 momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0,
+                 schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
+                 early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
+                 clip_norm=None, class_weight=None, loss="cross_entropy", dtype="float32",
+                 random_state=None, verbose=0, warm_start=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batchnorm = batchnorm
+        self.dropout = dropout
+        self.init = init
+        self.bias_init = bias_init
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.betas = betas
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.clip_norm = clip_norm
+        self.class_weight = class_weight
+        self.loss = loss
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # ------------------------------------------------------------------ targets
+    def _encode_targets(self, y, *, continuing, partial, classes):
+        """Network targets for ``y`` and the fitted attributes they imply (not yet set)."""
+        dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
+        loss = self._loss()
+        if not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
+            raise ValueError(f"BPClassifier's loss must be 'cross_entropy' or "
+                             f"'binary_cross_entropy', got {self.loss!r}")
+        if y.ndim == 2 and y.shape[1] > 1:
+            target = type_of_target(y)
+            if target != "multilabel-indicator":
+                raise ValueError(f"BPClassifier supports binary, multi-class and multi-label "
+                                 f"(a 2-D 0/1 indicator matrix) targets; got a 2-D y of type {target!r}")
+            mode, new_classes = "multilabel", np.arange(y.shape[1])
+            Y = np.ascontiguousarray(y, dtype=dtype)
+        else:
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            if continuing:
+                new_classes = self.classes_
+                if classes is not None and not np.array_equal(unique_labels(classes), new_classes):
+                    raise ValueError(f"classes={classes!r} differs from the classes of the first call "
+                                     f"to partial_fit, {new_classes!r}")
+                if not partial and not np.array_equal(unique_labels(y), new_classes):
+                    raise ValueError(f"warm_start needs y with the same classes as the previous fit "
+                                     f"{new_classes!r}; got {unique_labels(y)!r}")
+            elif partial:
+                if classes is None:
+                    raise ValueError("classes must be passed on the first call to partial_fit "
+                                     "(all the labels that any batch may hold)")
+                new_classes = unique_labels(classes)
+            else:
+                new_classes = unique_labels(y)
+            if len(new_classes) < 2:
+                raise ValueError(f"BPClassifier needs samples of at least 2 classes in y, got 1 class: "
+                                 f"{new_classes.tolist()!r}")
+            idx = np.searchsorted(new_classes, y)
+            bad = (idx >= len(new_classes)) | (new_classes[np.minimum(idx, len(new_classes) - 1)] != y)
+            if bad.any():
+                raise ValueError(f"y holds label(s) not among the classes {new_classes.tolist()!r}: "
+                                 f"{np.unique(y[bad]).tolist()[:10]!r}")
+            if continuing:
+                mode = self._label_mode
+                if mode == "multilabel":
+                    raise ValueError("y is a 1-D target but the estimator was fitted on a "
+                                     "multi-label (2-D indicator) target")
+            elif len(new_classes) == 2:
+                mode = "binary"
+            else:
+                mode = "ovr" if isinstance(loss, BinaryCrossEntropy) else "multiclass"
+            if mode == "binary":
+                Y = idx.astype(dtype).reshape(-1, 1)
+            elif mode == "ovr":
+                Y = np.zeros((len(idx), len(new_classes)), dtype=dtype)
+                Y[np.arange(len(idx)), idx] = 1
+            else:
+                Y = idx
+        if continuing:
+            if self._label_mode == "multilabel" and (mode != "multilabel" or Y.shape[1] != self.n_outputs_):
+                raise ValueError(f"y has {Y.shape[1] if Y.ndim == 2 else 1} label column(s), the "
+                                 f"estimator was fitted on a multi-label target with {self.n_outputs_}")
+            if self._label_mode != "multilabel" and mode == "multilabel":
+                raise ValueError("y is a multi-label (2-D indicator) target but the estimator was "
+                                 f"fitted on a {self._label_mode} target")
+            return Y, {}
+        n_out = 1 if mode == "binary" else len(new_classes)
+        loss = CrossEntropy() if mode == "multiclass" else BinaryCrossEntropy()
+        return Y, {"classes_": new_classes, "_label_mode": mode, "n_outputs_": n_out,
+                   "loss_function_": loss,
+                   "out_activation_": "softmax" if mode == "multiclass" else "logistic"}
+
+    def _sample_weights(self, X, y, state, sample_weight, partial):
+        weights = super()._sample_weights(X, y, state, sample_weight, partial)
+        cw = self.class_weight
+        if cw is None:
+            return weights
+        if partial and isinstance(cw, str):
+            raise ValueError(f"class_weight={cw!r} is not supported by partial_fit, which sees one "
+                             "batch at a time; pass a dict, e.g. from sklearn.utils."
+                             "compute_class_weight('balanced', classes=classes, y=y_all)")
+        if y.ndim == 2 and y.shape[1] > 1:
+            per_sample = compute_sample_weight(cw, y)
+        else:
+            y = column_or_1d(y)
+            classes = state.get("classes_", getattr(self, "classes_", None))
+            per_class = compute_class_weight(cw, classes=classes, y=y) if isinstance(cw, str) else \
+                compute_class_weight(cw, classes=classes, y=classes)
+            per_sample = per_class[np.searchsorted(classes, y)]
+        return per_sample if weights is None else weights * per_sample
+
+    def _check_enough_classes(self, Y, state):
+        mode = state.get("_label_mode", getattr(self, "_label_mode", None))
+        if mode in ("binary", "multiclass", "ovr"):
+            labels = Y.ravel() if mode == "binary" else (Y if mode == "multiclass" else Y.argmax(1))
+            if len(np.unique(labels)) < 2:
+                raise ValueError("BPClassifier needs samples of at least 2 classes with a non-zero "
+                                 "sample_weight (or class_weight); only 1 class is left")
+
+    def _stratify_labels(self, Y, state):
+        mode = state.get("_label_mode", getattr(self, "_label_mode", None))
+        if mode == "multilabel":
+            return None
+        return Y.ravel() if mode == "binary" else (Y if mode == "multiclass" else Y.argmax(1))
+
+    # ------------------------------------------------------------------ fitting and prediction
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``X``, ``y`` (mini-batches of ``batch_size``); optimiser state is kept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like, optional
+            Every label any call may see; required on the first call (except
+            for a multi-label indicator ``y``), optional afterwards.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, partial=True, classes=classes)
+
+    def _logits(self, X) -> np.ndarray:
+        check_is_fitted(self, "net_")
+        X = _validate_data(self, X, reset=False, dtype=self.net_.dtype)
+        return self.net_.predict(X)
+
+    def _log_proba_from_logits(self, Z: np.ndarray) -> np.ndarray:
+        Z = Z.astype(np.float64)
+        mode = self._label_mode
+        if mode == "multiclass":
+            Z = Z - Z.max(axis=1, keepdims=True)
+            return Z - np.log(np.sum(np.exp(Z), axis=1, keepdims=True))
+        if mode == "binary":    # log σ(−z), log σ(z)
+            return -np.logaddexp(0.0, np.hstack([Z, -Z]))
+        log_sig = -np.logaddexp(0.0, -Z)
+        if mode == "multilabel":
+            return log_sig
+        m = log_sig.max(axis=1, keepdims=True)          # ovr: normalise the sigmoids
+        return log_sig - m - np.log(np.sum(np.exp(log_sig - m), axis=1, keepdims=True))
+
+    def _labels_from_logits(self, Z: np.ndarray, mode=None) -> np.ndarray:
+        mode = mode or self._label_mode
+        if mode == "multilabel":
+            return (Z > 0).astype(np.int64)
+        if mode == "binary":
+            return (Z[:, 0] > 0).astype(np.int64)
+        return np.argmax(Z, axis=1)
+
+    def _score_output(self, Z, Y, mode) -> float:
+        """Accuracy (subset accuracy for multi-label) of logits ``Z`` against encoded ``Y``."""
+        pred = self._labels_from_logits(Z, mode)
+        if mode == "multilabel":
+            return float(np.mean(np.all(pred == Y, axis=1)))
+        true = Y.ravel() if mode == "binary" else (Y if Y.ndim == 1 else Y.argmax(1))
+        return float(np.mean(pred == true))
+
+    def predict(self, X):
+        """Class labels (an indicator matrix for a multi-label target).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        labels = self._labels_from_logits(self._logits(X))
+        return labels if self._label_mode == "multilabel" else self.classes_[labels]
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably from the logits.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return self._log_proba_from_logits(self._logits(X))
+
+    def predict_proba(self, X):
+        """Class probabilities: softmax of the logits, or sigmoid (``[1 − p, p]`` for binary).
+
+        For a multi-label target, column ``j`` is the probability of label ``j``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def trace(self, X, y) -> list[dict]:
+        """``net_.trace`` for ``X``, ``y`` (labels as given to ``fit``): z, a, δ, ∂C/∂W, ∂C/∂b per layer.
+
+        The network is left unchanged; see :meth:`bprop.Sequential.trace`.
+        """
+        check_is_fitted(self, "net_")
+        X, y = _validate_data(self, X, y, reset=False, dtype=self.net_.dtype, multi_output=True)
+        Y, _ = self._encode_targets(y, continuing=True, partial=True, classes=None)
+        return self.net_.trace(X, Y, self.loss_function_)
+
+
+# ---------------------------------------------------------------------------------------- regressor
+class BPRegressor(RegressorMixin, _BPEstimator):
+    __doc__ = r"""Multi-layer perceptron regressor trained by backpropagation (bprop).
+
+    Minimises the quadratic cost :math:`C = \frac{1}{2n}\sum_x\lVert a − y\rVert^2`
+    (the same "half squared error" as scikit-learn's MLPRegressor) with one
+    linear output per target column. Standardise ``X`` (and, for large
+    targets, ``y``: ``TransformedTargetRegressor``) for best results.
+    """ + _COMMON_DOC + r"""
+    loss : {"mse"}, default "mse"
+        The quadratic cost (``"quadratic"`` and ``"squared_error"`` are the same).
+
+    Attributes
+    ----------""" + _COMMON_ATTRS + r"""
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bprop.sklearn import BPRegressor
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> reg = BPRegressor((32,), activation="tanh", learning_rate=1e-2, batch_size=20,
+    ...                   max_epochs=300, random_state=0).fit(X, np.sin(3 * X).ravel())
+    >>> reg.score(X, np.sin(3 * X).ravel()) > 0.95
+    True
+    """
+
+    _default_loss = "mse"
+    _saved_attributes = ("n_features_in_", "feature_names_in_", "n_outputs_", "_y_ndim",
+                         "loss_curve_", "validation_scores_", "best_validation_score_", "loss_",
+                         "best_loss_", "n_iter_", "t_")
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
+                 dropout=0.0, init="auto", bias_init=0.0, optimizer="adam", learning_rate=1e-3,
+                 momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0,
+                 schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
+                 early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
+                 clip_norm=None, loss="mse", dtype="float32", random_state=None, verbose=0,
+                 warm_start=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batchnorm = batchnorm
+        self.dropout = dropout
+        self.init = init
+        self.bias_init = bias_init
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.betas = betas
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.clip_norm = clip_norm
+        self.loss = loss
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_targets(self, y, *, continuing, partial, classes):
+        dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
+        loss = _get_loss("mse" if self.loss == "squared_error" else self.loss)
+        if not isinstance(loss, MSE):
+            raise ValueError(f"BPRegressor's loss must be 'mse', got {self.loss!r}")
+        Y = np.ascontiguousarray(y, dtype=dtype).reshape(len(y), -1)
+        if continuing:
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {Y.shape[1]} target column(s), the estimator was fitted "
+                                 f"with {self.n_outputs_}")
+            return Y, {}
+        return Y, {"n_outputs_": Y.shape[1], "_y_ndim": y.ndim, "loss_function_": loss}
+
+    def _score_output(self, out, Y, mode=None) -> float:
+        return float(r2_score(Y, out))
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``X``, ``y`` (mini-batches of ``batch_size``); optimiser state is kept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, partial=True)
+
+    def predict(self, X):
+        """Network output: shape ``(n_samples,)`` if ``y`` was 1-D, else ``(n_samples, n_outputs)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "net_")
+        X = _validate_data(self, X, reset=False, dtype=self.net_.dtype)
+        out = self.net_.predict(X).astype(np.float64)    # scikit-learn's convention: float64 predictions
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def trace(self, X, y) -> list[dict]:
+        """``net_.trace`` for ``X``, ``y``: z, a, δ, ∂C/∂W, ∂C/∂b per layer; the network is left unchanged."""
+        check_is_fitted(self, "net_")
+        X, y = _validate_data(self, X, y, reset=False, dtype=self.net_.dtype, multi_output=True,
+                              y_numeric=True)
+        Y, _ = self._encode_targets(y, continuing=True, partial=True, classes=None)
+        return self.net_.trace(X, Y, self.loss_function_)
+
+
+_ESTIMATORS = {"BPClassifier": BPClassifier, "BPRegressor": BPRegressor}
+
+
+def load(path):
+    """Load a :class:`BPClassifier` or :class:`BPRegressor` written by its ``save`` method."""
+    return _BPEstimator.load(path)
