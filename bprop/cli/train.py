@@ -55,7 +55,7 @@ DEFAULTS = {
     "target": None,
     "data_dir": None,
     "test_size": 0.2,
-    "standardize": True,
+    "standardize": None,
     "layers": [128, 64],
     "activation": "relu",
     "init": "auto",
@@ -126,7 +126,8 @@ def register(subparsers) -> None:
     g.add_argument("--test-size", type=float, metavar="F", help="fraction held out as test data, e.g. --test-size "
                    "0.25 (default 0.2; MNIST keeps its official test set)")
     g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
-                   help="standardise features with the training part's mean and std (default on)")
+                   help="standardise features with the training part's mean and std (default on, except for the pixel "
+                   "sets mnist and fashion-mnist)")
     g = p.add_argument_group("network")
     g.add_argument("--layers", metavar="H1,H2,...", help="hidden layer widths, e.g. --layers 128,64 "
                    "(default 128,64; 'none' for no hidden layer)")
@@ -249,6 +250,10 @@ def resolve(args, file_cfg: dict) -> dict:
         raise UsageError(f"--target: expected a column name or index, got {out['target']!r}")
     out["data_dir"] = None if cfg["data_dir"] is None else os.fspath(cfg["data_dir"])
     out["test_size"] = _as_float(cfg["test_size"], "test_size", 0.0, 1.0, high_open=True)
+    if cfg["standardize"] is None:
+        # MNIST pixels are already in [0, 1], and border pixels that are almost always 0 would get a tiny
+        # std and blow up to z-scores in the thousands on new images: leave image sets as they are.
+        cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist")
     out["standardize"] = _as_bool(cfg["standardize"], "standardize")
     out["layers"] = parse_int_list(cfg["layers"], "--layers", allow_empty=True)
     out["activation"] = check_name("activation", "--activation", cfg["activation"], activations.ACTIVATIONS)
