@@ -6,6 +6,12 @@ cheaper, σ' is written from the cached output, as in the tutorials:
 sigmoid ``σ' = a(1 − a)``, tanh ``σ' = 1 − a²``.
 
 All are numerically stable: logits of ±1e4 give finite values without warnings.
+
+Fast path: while ``Sequential`` runs a training step with :mod:`bprop.kernels`
+enabled, a layer's ``_ws`` holds reused buffers and its forward and backward
+call the fused kernel of the same formula (one pass, no temporaries; numba or
+in-place NumPy) instead of the expression written here. The numbers are the
+same; the expressions below are the reference.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import math
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_number, unknown_name
 from .layers.base import Layer
 
@@ -34,9 +41,16 @@ def stable_softmax(Z: np.ndarray) -> np.ndarray:
 class Activation(Layer):
     """Base of the element-wise activations: no parameters, shape-preserving."""
 
+    #: Reused buffers while ``Sequential`` runs a fast training step, else None.
+    _ws = None
+
     def __init__(self):
         super().__init__()
         self._cache: np.ndarray | None = None
+
+    def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A reused work array shaped like ``like`` (fast path only)."""
+        return self._ws.get(name, like.shape, like.dtype)
 
 
 class Identity(Activation):
@@ -53,11 +67,16 @@ class Sigmoid(Activation):
     r"""Logistic :math:`σ(z) = 1/(1 + e^{-z})`, :math:`σ'(z) = σ(z)(1 − σ(z))`."""
 
     def forward(self, A, training=False):
+        if self._ws is not None:
+            self._cache = out = kernels.backend().sigmoid_forward(A, self._buffer("A", A))
+            return out
         self._cache = out = stable_sigmoid(A)
         return out
 
     def backward(self, dOut, need_input_grad=True):
         a = self._cache
+        if self._ws is not None:
+            return kernels.backend().sigmoid_backward(dOut, a, self._buffer("dZ", a))
         return dOut * a * (1.0 - a)
 
 
@@ -65,11 +84,16 @@ class Tanh(Activation):
     r""":math:`σ(z) = \tanh z`, :math:`σ'(z) = 1 − \tanh^2 z`."""
 
     def forward(self, A, training=False):
+        if self._ws is not None:
+            self._cache = out = np.tanh(A, out=self._buffer("A", A))
+            return out
         self._cache = out = np.tanh(A)
         return out
 
     def backward(self, dOut, need_input_grad=True):
         a = self._cache
+        if self._ws is not None:
+            return kernels.backend().tanh_backward(dOut, a, self._buffer("dZ", a))
         return dOut * (1.0 - a * a)
 
 
@@ -77,10 +101,16 @@ class ReLU(Activation):
     r""":math:`σ(z) = \max(0, z)`, :math:`σ'(z) = [z > 0]` (0 at z = 0, as PyTorch)."""
 
     def forward(self, A, training=False):
+        if self._ws is not None:
+            self._cache = out = kernels.backend().relu_forward(A, self._buffer("A", A))
+            return out
         self._cache = out = np.maximum(A, 0)
         return out
 
     def backward(self, dOut, need_input_grad=True):
+        if self._ws is not None:
+            a = self._cache
+            return kernels.backend().relu_backward(dOut, a, self._buffer("dZ", a))
         return dOut * (self._cache > 0)
 
 
@@ -93,9 +123,15 @@ class LeakyReLU(Activation):
 
     def forward(self, A, training=False):
         self._cache = A
+        if self._ws is not None:
+            return kernels.backend().leaky_relu_forward(A, A.dtype.type(self.slope), self._buffer("A", A))
         return np.where(A > 0, A, A * A.dtype.type(self.slope))
 
     def backward(self, dOut, need_input_grad=True):
+        if self._ws is not None:
+            Z = self._cache
+            return kernels.backend().leaky_relu_backward(dOut, Z, dOut.dtype.type(self.slope),
+                                                         self._buffer("dZ", Z))
         return np.where(self._cache > 0, dOut, dOut * dOut.dtype.type(self.slope))
 
     def get_config(self):
@@ -110,6 +146,10 @@ class ELU(Activation):
         self.alpha = check_number(alpha, "alpha", low=0.0)
 
     def forward(self, A, training=False):
+        if self._ws is not None:
+            out = kernels.backend().elu_forward(A, A.dtype.type(self.alpha), self._buffer("A", A))
+            self._cache = (A, out)
+            return out
         neg = self.alpha * np.expm1(np.minimum(A, 0))
         out = np.where(A > 0, A, neg).astype(A.dtype, copy=False)
         self._cache = (A, out)
@@ -117,6 +157,9 @@ class ELU(Activation):
 
     def backward(self, dOut, need_input_grad=True):
         Z, out = self._cache
+        if self._ws is not None:
+            return kernels.backend().elu_backward(dOut, Z, out, out.dtype.type(self.alpha),
+                                                  self._buffer("dZ", Z))
         return np.where(Z > 0, dOut, dOut * (out + self.alpha))
 
     def get_config(self):
@@ -186,11 +229,16 @@ class Softmax(Activation):
     """
 
     def forward(self, A, training=False):
+        if self._ws is not None:
+            self._cache = out = kernels.backend().softmax_forward(A, self._buffer("A", A))
+            return out
         self._cache = out = stable_softmax(A)
         return out
 
     def backward(self, dOut, need_input_grad=True):
         a = self._cache
+        if self._ws is not None:
+            return kernels.backend().softmax_backward(dOut, a, self._buffer("dZ", a))
         return a * (dOut - np.sum(dOut * a, axis=1, keepdims=True))
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_array, unknown_name
 from .activations import stable_sigmoid, stable_softmax
 
@@ -67,6 +68,18 @@ class Loss:
     def value_and_grad(self, out: np.ndarray, Y: np.ndarray, weights=None) -> tuple[float, np.ndarray]:
         """``C`` and ``∂C/∂out`` (the ``1/n`` — or ``w_x/Σw`` — included)."""
         raise NotImplementedError
+
+    def _value_and_grad_into(self, out: np.ndarray, Y: np.ndarray, weights, G: np.ndarray):
+        """Fast-path :meth:`value_and_grad`: one fused kernel writes ``∂C/∂out`` into ``G``.
+
+        Used by ``Sequential`` during a training step with :mod:`bprop.kernels`
+        enabled, for the three built-in losses without sample weights; any
+        other case (a subclass, weights, mixed dtypes) runs :meth:`value_and_grad`.
+        """
+        kernel = _FUSED.get(type(self))
+        if kernel is None or weights is not None or Y.dtype != out.dtype:
+            return self.value_and_grad(out, Y, weights)
+        return getattr(kernels.backend(), kernel)(out, Y, G), G
 
     def __call__(self, out, y) -> float:
         out = np.asarray(out)
@@ -206,6 +219,9 @@ LOSSES: dict[str, type[Loss]] = {
     "ce": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
 }
 _BY_CLASS = {cls.__name__: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
+# The fused kernel (bprop.kernels) computing each built-in loss and its δ in one pass.
+_FUSED = {MSE: "mse_value_and_grad", CrossEntropy: "softmax_xent_value_and_grad",
+          BinaryCrossEntropy: "sigmoid_bce_value_and_grad"}
 
 
 def get(spec) -> Loss:

@@ -6,7 +6,7 @@ import copy as _copy
 
 import numpy as np
 
-from . import activations, layers as _layers
+from . import activations, kernels, layers as _layers
 from ._validation import check_dtype, check_X, check_same_length
 from .losses import CrossEntropy, BinaryCrossEntropy, Loss, get as get_loss
 
@@ -101,10 +101,45 @@ class Sequential:
 
         The output array stays valid until the next forward pass (the fit loop
         reads it for the running metrics).
+
+        With :mod:`bprop.kernels` enabled (the default) the same step runs on
+        the fast path, :meth:`_backprop_fast`; ``kernels.set_mode("off")``
+        runs the reference code below.
         """
+        if kernels.enabled():
+            return self._backprop_fast(X, Y, loss, weights)
         out = self._forward(X, True)
         c, dOut = loss.value_and_grad(out, Y, weights)
         self._backward(dOut)
+        return c, out
+
+    def _backprop_fast(self, X: np.ndarray, Y: np.ndarray, loss: Loss,
+                       weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """:meth:`_backprop` on the fast path: the same algorithm and numbers.
+
+        For the duration of the step every layer that supports it (Dense and
+        the activations) gets a :class:`~bprop.kernels.Workspace` of buffers
+        reused from step to step, and the built-in losses compute ``C`` and
+        ``δ_L`` in one fused kernel. The returned output is a reused buffer,
+        valid until the next step.
+        """
+        ws = self.__dict__.get("_workspaces")
+        if ws is None or len(ws) != len(self.layers) + 1:
+            ws = self._workspaces = [kernels.Workspace() for _ in range(len(self.layers) + 1)]
+        fast = [(layer, w) for layer, w in zip(self.layers, ws) if hasattr(type(layer), "_ws")]
+        for layer, w in fast:
+            layer._ws = w
+        try:
+            out = self._forward(X, True)
+            into = getattr(loss, "_value_and_grad_into", None)
+            if into is None:
+                c, dOut = loss.value_and_grad(out, Y, weights)
+            else:
+                c, dOut = into(out, Y, weights, ws[-1].get("dOut", out.shape, out.dtype))
+            self._backward(dOut)
+        finally:
+            for layer, _ in fast:
+                layer._ws = None
         return c, out
 
     def _check_X(self, X) -> np.ndarray:

@@ -34,7 +34,14 @@ class Dense(Layer):
     * BP4: :math:`\partial C/\partial W = \delta^\top A` (shape ``(n_out, n_in)``)
     * the input gradient :math:`\partial C/\partial A = \delta W`, which the
       activation below turns into its own δ (BP2).
+
+    During a training step on the fast path (:mod:`bprop.kernels`), ``Z`` and
+    ``∂C/∂A`` are written into buffers reused from step to step instead of
+    fresh arrays; the products are the same.
     """
+
+    #: Reused buffers while ``Sequential`` runs a fast training step, else None.
+    _ws = None
 
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True,
                  init="xavier_uniform", bias_init=0.0):
@@ -60,17 +67,24 @@ class Dense(Layer):
             raise ValueError(f"Dense layer {self.index} expects {self.n_in} input features, "
                              f"got {A.shape[1]}")
         self._A = A
-        Z = A @ self.params["W"].T
+        if self._ws is not None:                                 # fast path: reused buffer
+            Z = np.matmul(A, self.params["W"].T, out=self._ws.get("Z", (A.shape[0], self.n_out), A.dtype))
+        else:
+            Z = A @ self.params["W"].T
         if self.bias:
             Z += self.params["b"]
         return Z
 
     def backward(self, dOut, need_input_grad=True):
         delta = dOut                                             # δ = ∂C/∂Z
-        np.matmul(delta.T, self._A, out=self.grads["W"])          # BP4
+        np.matmul(delta.T, self._A, out=self.grads["W"])          # BP4 (δ.T is a view: BLAS transposes)
         if self.bias:
             np.sum(delta, axis=0, out=self.grads["b"])            # BP3
-        return delta @ self.params["W"] if need_input_grad else None
+        if not need_input_grad:
+            return None
+        if self._ws is not None:                                 # fast path: reused buffer
+            return np.matmul(delta, self.params["W"], out=self._ws.get("dA", self._A.shape, delta.dtype))
+        return delta @ self.params["W"]
 
     def get_config(self):
         return {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out, "bias": self.bias,
