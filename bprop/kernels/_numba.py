@@ -6,7 +6,8 @@ operation by operation, in the arrays' own dtype: constants are made with
 (unlike NumPy) would promote ``float32 * 1.0`` to float64. Compiled with
 ``cache=True`` (the machine code is stored next to this file, or in numba's
 user cache when that folder is read-only) and ``fastmath=False``, so results
-follow IEEE arithmetic exactly as NumPy's do. Loss values are accumulated in
+follow IEEE arithmetic exactly as NumPy's do (``error_model="numpy"``: division
+by zero gives inf or nan, as in NumPy). Loss values are accumulated in
 float64, as the reference code's ``np.sum(..., dtype=np.float64)``.
 
 This module imports numba; :mod:`bprop.kernels` imports it only on first use.
@@ -20,7 +21,9 @@ import numpy as np
 from numba import njit
 
 NAME = "numba"
-_jit = njit(cache=True, fastmath=False, nogil=True)
+# error_model="numpy": x/0 gives inf/nan as in NumPy instead of raising ZeroDivisionError; the
+# check numba would otherwise insert before every division also stops loops from vectorising.
+_jit = njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
 
 
 # ---------------------------------------------------------------- activations
