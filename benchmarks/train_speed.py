@@ -1,0 +1,562 @@
+#!/usr/bin/env python
+r"""Training speed of bprop against PyTorch and scikit-learn, measured side by side.
+
+For every case the same synthetic data, layer sizes, batch size, optimiser
+(Adam, lr 1e-3) and thread count are given to
+
+* **bprop** — ``net.fit(X, y, loss=..., optimizer=bp.optim.Adam(1e-3), epochs=E,
+  batch_size=B, verbose=0)``: exactly what a user runs;
+* **PyTorch** — the usual loop (``randperm`` shuffle per epoch, slices,
+  ``zero_grad / loss.backward() / step``) with ``Adam(fused=True)`` and with the
+  default ``Adam``;
+* **scikit-learn** — ``MLPClassifier``/``MLPRegressor`` (solver ``adam``,
+  ``alpha=0``), one ``partial_fit`` per epoch (it shuffles, too), where it applies
+  (no BatchNorm in scikit-learn);
+* the **matrix-multiply bound** — the forward and backward products of the
+  same case alone (``Z = A Wᵀ``, ``∂C/∂W = δᵀA``, ``∂C/∂A = δW`` except for the
+  first layer, as bprop computes them), into preallocated arrays, with the
+  same BLAS: the throughput no implementation built on these products can beat.
+
+Timings are interleaved (one epoch of every runner per repetition, after a
+warm-up), so background load hits all runners alike; the median over the
+repetitions is reported. Only ratios measured in one run are meaningful.
+
+Also measured: single-sample and 10 000-sample prediction latency (reference
+network, eval mode), ``import bprop`` time (fresh interpreters), and peak
+memory (max RSS) of a training run with each library in its own process.
+
+Usage::
+
+    python benchmarks/train_speed.py                  # full run (a few minutes)
+    python benchmarks/train_speed.py --quick          # tiny, for CI (seconds; timings meaningless)
+    python benchmarks/train_speed.py --cases ref_b128 --repeats 9
+
+Writes ``train_speed.json`` and ``train_speed.md`` under ``--out``
+(default ``benchmarks/results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+# Targets of SPEC.md "Performance" / issue 5 (reference case at batch 128).
+TARGETS = {
+    "ref_b128": {"torch_fused": 1.3, "sklearn": 3.0, "bound": 0.70},
+    "ref_b32": {"torch_fused": 1.0},
+    "deep_bn": {"torch_fused": 1.0},
+}
+
+
+# ----------------------------------------------------------------------------- cases
+@dataclass
+class Case:
+    """One training configuration, shared by every library."""
+
+    name: str
+    title: str
+    sizes: list            # layer widths, input first
+    batch: int
+    n_samples: int
+    task: str = "classification"   # or "regression"
+    batchnorm: bool = False
+    epochs: int = 1        # epochs per timed repetition
+    dtype: str = "float32"
+
+    @property
+    def n_out(self):
+        return self.sizes[-1]
+
+
+def make_cases(quick: bool) -> list[Case]:
+    ref = [784, 256, 128, 10]
+    deep = [784] + [256] * 8 + [10]
+    # (name, title, sizes, batch, samples per repetition, options); --quick: two batches each
+    table = [("ref_b32", "reference 784-256-128-10, batch 32", ref, 32, 8192, {}),
+             ("ref_b128", "reference 784-256-128-10, batch 128", ref, 128, 16384, {}),
+             ("ref_b1024", "reference 784-256-128-10, batch 1024", ref, 1024, 32768, {}),
+             ("deep_bn", "deep 784-8×256-10 + BatchNorm, batch 128", deep, 128, 8192, {"batchnorm": True}),
+             ("tabular", "tabular regression 32-64-64-1, MSE, batch 256", [32, 64, 64, 1], 256, 65536,
+              {"task": "regression"})]
+    return [Case(name, title, sizes, batch, 2 * batch if quick else n, **kw)
+            for name, title, sizes, batch, n, kw in table]
+
+
+def make_data(case: Case, seed: int = 0):
+    """Synthetic, learnable data: ``X`` standard normal, targets from a random teacher network."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((case.n_samples, case.sizes[0]), dtype=np.float32).astype(case.dtype, copy=False)
+    W1 = (rng.standard_normal((case.sizes[0], 32)) / np.sqrt(case.sizes[0])).astype(case.dtype)
+    W2 = rng.standard_normal((32, case.n_out)).astype(case.dtype)
+    h = np.tanh(X @ W1) @ W2            # small (n, 32) temporaries: no memory peak before training
+    if case.task == "regression":
+        y = (h + 0.1 * rng.standard_normal(h.shape)).astype(case.dtype)
+    else:
+        y = np.argmax(h, axis=1).astype(np.int64)
+    return X, y
+
+
+# ----------------------------------------------------------------------------- runners
+# A runner is built once per case; calling it trains one repetition (case.epochs epochs).
+
+def bprop_runner(case: Case, X, y):
+    import bprop as bp
+    from bprop.optim import Adam
+    layers = []
+    for i, (a, b) in enumerate(zip(case.sizes[:-1], case.sizes[1:])):
+        last = i == len(case.sizes) - 2
+        layers.append(bp.Dense(a, b, init="he_normal" if not last else "xavier_uniform"))
+        if not last:
+            if case.batchnorm:
+                layers.append(bp.BatchNorm(b))
+            layers.append(bp.ReLU())
+    net = bp.Sequential(layers, seed=0, dtype=case.dtype)
+    loss = bp.MSE() if case.task == "regression" else bp.CrossEntropy()
+    opt = Adam(1e-3)
+
+    def run():
+        net.fit(X, y, loss=loss, optimizer=opt, epochs=case.epochs, batch_size=case.batch, verbose=0)
+    run.model = net
+    return run
+
+
+def torch_runner(case: Case, X, y, fused: bool):
+    import torch
+    from torch import nn
+    torch.manual_seed(0)
+    mods = []
+    for i, (a, b) in enumerate(zip(case.sizes[:-1], case.sizes[1:])):
+        mods.append(nn.Linear(a, b))
+        if i < len(case.sizes) - 2:
+            if case.batchnorm:
+                mods.append(nn.BatchNorm1d(b))
+            mods.append(nn.ReLU())
+    model = nn.Sequential(*mods).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused) if fused else \
+        torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y)
+    if case.task == "regression":
+        def loss_fn(out, target):            # bprop's MSE: 1/(2n) Σ ||a − y||²
+            return 0.5 * torch.nn.functional.mse_loss(out, target, reduction="sum") / out.shape[0]
+    else:
+        loss_fn = nn.CrossEntropyLoss()
+    n, B = len(X), case.batch
+    gen = torch.Generator().manual_seed(0)
+
+    def run():
+        for _ in range(case.epochs):
+            perm = torch.randperm(n, generator=gen)
+            Xs, ys = Xt[perm], yt[perm]
+            for s in range(0, n, B):
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(Xs[s:s + B]), ys[s:s + B])
+                loss.backward()
+                opt.step()
+    run.model = model
+    return run
+
+
+def sklearn_runner(case: Case, X, y):
+    if case.batchnorm:
+        return None                                   # no BatchNorm in scikit-learn
+    import warnings
+    import numpy as np
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    kw = dict(hidden_layer_sizes=tuple(case.sizes[1:-1]), activation="relu", solver="adam", alpha=0.0,
+              batch_size=case.batch, learning_rate_init=1e-3, shuffle=True, random_state=0)
+    if case.task == "regression":
+        est = MLPRegressor(**kw)
+        target = y.ravel() if y.shape[1] == 1 else y
+        fit = lambda: est.partial_fit(X, target)                       # noqa: E731
+    else:
+        est = MLPClassifier(**kw)
+        classes = np.arange(case.n_out)
+        fit = lambda: est.partial_fit(X, y, classes=classes)          # noqa: E731
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(case.epochs):
+                fit()
+    run.model = est
+    return run
+
+
+def matmul_runner(case: Case, X, y):
+    """Only the matrix products of one training epoch, as bprop computes them, into preallocated arrays."""
+    import numpy as np
+    rng = np.random.default_rng(1)
+    dt = np.dtype(case.dtype)
+    sizes, B, n = case.sizes, case.batch, len(X)
+    Ws = [rng.standard_normal((b, a)).astype(dt) for a, b in zip(sizes[:-1], sizes[1:])]
+    dWs = [np.empty_like(W) for W in Ws]
+
+    def buffers(nb):
+        Zs = [np.empty((nb, W.shape[0]), dt) for W in Ws]          # layer outputs (inputs of the next)
+        deltas = [rng.standard_normal((nb, W.shape[0])).astype(dt) for W in Ws]
+        dAs = [np.empty((nb, W.shape[1]), dt) for W in Ws]
+        return Zs, deltas, dAs
+
+    bufs = {nb: buffers(nb) for nb in {B, n % B} if nb}
+    L = len(Ws)
+
+    def run():
+        for _ in range(case.epochs):
+            for s in range(0, n, B):
+                A0 = X[s:s + B]
+                Zs, deltas, dAs = bufs[len(A0)]
+                A = A0
+                for l in range(L):                                  # forward: Z = A Wᵀ
+                    np.matmul(A, Ws[l].T, out=Zs[l])
+                    A = Zs[l]
+                for l in range(L - 1, -1, -1):                      # backward: BP4 and δW
+                    Ain = A0 if l == 0 else Zs[l - 1]
+                    np.matmul(deltas[l].T, Ain, out=dWs[l])
+                    if l > 0:
+                        np.matmul(deltas[l], Ws[l], out=dAs[l])
+    return run
+
+
+# ----------------------------------------------------------------------------- timing
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def time_case(case: Case, repeats: int, warmup: int, libs: set) -> dict:
+    X, y = make_data(case)
+    if case.task == "regression" and y.ndim == 1:
+        y = y.reshape(-1, 1)
+    runners = {"bprop": bprop_runner(case, X, y)}
+    if "torch" in libs:
+        runners["torch_fused"] = torch_runner(case, X, y, fused=True)
+        runners["torch_default"] = torch_runner(case, X, y, fused=False)
+    if "sklearn" in libs:
+        r = sklearn_runner(case, X, y)
+        if r is not None:
+            runners["sklearn"] = r
+    runners["bound"] = matmul_runner(case, X, y)
+    for _ in range(warmup):
+        for r in runners.values():
+            r()
+    times = {k: [] for k in runners}
+    for _ in range(repeats):
+        for k, r in runners.items():                 # interleaved: noise hits every runner alike
+            t0 = time.perf_counter()
+            r()
+            times[k].append(time.perf_counter() - t0)
+    samples = case.n_samples * case.epochs
+    res = {"case": case.name, "title": case.title, "batch": case.batch, "sizes": case.sizes,
+           "batchnorm": case.batchnorm, "task": case.task, "samples_per_rep": samples,
+           "seconds": {k: v for k, v in times.items()},
+           "samples_per_s": {k: samples / median(v) for k, v in times.items()}}
+    # Ratios pair the runs of one repetition (taken seconds apart, under the same background load),
+    # then take the median over repetitions: steadier than a ratio of two medians.
+    paired = {k: median([t / tb for t, tb in zip(times[k], times["bprop"])]) for k in times if k != "bprop"}
+    res["ratios"] = {k: paired[k] for k in ("torch_fused", "torch_default", "sklearn") if k in paired}
+    res["fraction_of_bound"] = paired["bound"]
+    return res
+
+
+def time_prediction(repeats: int, quick: bool, libs: set) -> list[dict]:
+    """Latency of ``predict`` on 1 and 10 000 samples for the reference network (eval mode)."""
+    import numpy as np
+    case = Case("predict", "reference 784-256-128-10", [784, 256, 128, 10], 128, 256)
+    X, y = make_data(case)
+    net = bprop_runner(case, X, y).model
+    calls = {}
+    if "torch" in libs:
+        import torch
+        tmodel = torch_runner(case, X, y, fused=True).model.eval()
+
+        def torch_predict(x):
+            with torch.inference_mode():
+                return tmodel(torch.from_numpy(x))
+    if "sklearn" in libs:
+        est = sklearn_runner(case, X, y).model
+        est.partial_fit(X, y, classes=np.arange(10))
+    out = []
+    rng = np.random.default_rng(2)
+    for n, inner in ((1, 200 if not quick else 5), (10_000, 2 if not quick else 1)):
+        x = rng.standard_normal((n, 784)).astype(np.float32)
+        calls = {"bprop": lambda x=x: net.predict(x)}
+        if "torch" in libs:
+            calls["torch"] = lambda x=x: torch_predict(x)
+        if "sklearn" in libs:
+            calls["sklearn"] = lambda x=x: est.predict_proba(x)
+        for f in calls.values():
+            for _ in range(3):
+                f()
+        times = {k: [] for k in calls}
+        for _ in range(repeats * (5 if n == 1 else 1)):
+            for k, f in calls.items():
+                t0 = time.perf_counter()
+                for _ in range(inner):
+                    f()
+                times[k].append((time.perf_counter() - t0) / inner)
+        lat = {k: median(v) for k, v in times.items()}
+        row = {"n": n, "latency_s": lat}
+        row["ratios"] = {k: lat["bprop"] / lat[k] for k in lat if k != "bprop"}
+        out.append(row)
+    return out
+
+
+def _python_child(code: str, env=None) -> str:
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                       env={**os.environ, **(env or {})}, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"child process failed:\n{r.stderr}")
+    return r.stdout.strip().splitlines()[-1]
+
+
+def time_import(repeats: int, libs: set) -> dict:
+    """``import`` time of each library in fresh interpreters (median)."""
+    code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
+    mods = {"bprop": "bprop"}
+    if "torch" in libs:
+        mods["torch"] = "torch"
+    if "sklearn" in libs:
+        mods["sklearn"] = "sklearn.neural_network"
+    res = {}
+    for k, m in mods.items():
+        res[k] = median([float(_python_child(code.format(m=m))) for _ in range(repeats)])
+    code_nb = "import bprop, sys; print(int('numba' in sys.modules))"
+    res["bprop_imports_numba"] = bool(int(_python_child(code_nb)))
+    return res
+
+
+def memory_child(lib: str, quick: bool, threads: int) -> dict:
+    """Train the reference case (batch 128) in this process; report max RSS (MiB)."""
+    import resource
+    set_threads(threads, torch_too=lib.startswith("torch"))
+    case = [c for c in make_cases(quick) if c.name == "ref_b128"][0]
+    X, y = make_data(case)
+    runner = {"bprop": lambda: bprop_runner(case, X, y),
+              "torch_fused": lambda: torch_runner(case, X, y, fused=True),
+              "torch_default": lambda: torch_runner(case, X, y, fused=False),
+              "sklearn": lambda: sklearn_runner(case, X, y)}[lib]()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    runner()
+    runner()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"peak_rss_mib": peak, "before_training_mib": before, "training_increase_mib": peak - before}
+
+
+def measure_memory(quick: bool, threads: int, libs: set) -> dict:
+    names = ["bprop"] + (["torch_fused", "torch_default"] if "torch" in libs else []) + \
+        (["sklearn"] if "sklearn" in libs else [])
+    res = {}
+    for lib in names:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-child", lib, "--threads", str(threads)]
+        if quick:
+            cmd.append("--quick")
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError(f"memory child {lib} failed:\n{r.stderr}")
+        res[lib] = json.loads(r.stdout.strip().splitlines()[-1])
+    return res
+
+
+def set_threads(n: int, torch_too: bool = True) -> dict:
+    """Limit NumPy's BLAS (threadpoolctl) and, if ``torch_too``, PyTorch to ``n`` threads."""
+    info = {"threads": n}
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+        info["threadpoolctl"] = True
+    except ImportError:        # environment variables were set before NumPy was imported
+        info["threadpoolctl"] = False
+    if torch_too:
+        try:
+            import torch
+            torch.set_num_threads(n)
+        except ImportError:
+            pass
+    return info
+
+
+# ----------------------------------------------------------------------------- report
+def _fmt_rate(x):
+    return "—" if x is None else f"{x:,.0f}"
+
+
+def _fmt_ratio(x, target=None):
+    if x is None:
+        return "—"
+    s = f"{x:.2f}×"
+    if target is not None:
+        s += " ✅" if x >= target else f" ❌ (target {target}×)"
+    return s
+
+
+def _fmt_us(s):
+    return "—" if s is None else (f"{s * 1e6:,.1f} µs" if s < 1e-3 else f"{s * 1e3:,.2f} ms")
+
+
+def markdown(report: dict) -> str:
+    meta = report["meta"]
+    lines = ["# bprop training speed", "",
+             f"{meta['date']} · {meta['machine']} · {meta['threads']} threads · numpy {meta['numpy']} · "
+             f"torch {meta.get('torch', '—')} · scikit-learn {meta.get('sklearn', '—')} · "
+             f"bprop kernels: {meta['kernels']} · {meta['repeats']} interleaved repetitions, median"
+             + (" · **--quick: timings meaningless**" if meta["quick"] else ""), "",
+             "## Training throughput (samples/s)", "",
+             "| case | bprop | PyTorch fused Adam | PyTorch Adam | scikit-learn | matmul bound "
+             "| bprop / PyTorch fused | bprop / PyTorch | bprop / scikit-learn | bprop / bound |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["training"]:
+        s, q, t = r["samples_per_s"], r["ratios"], TARGETS.get(r["case"], {})
+        lines.append(
+            f"| {r['title']} | {_fmt_rate(s['bprop'])} | {_fmt_rate(s.get('torch_fused'))} | "
+            f"{_fmt_rate(s.get('torch_default'))} | {_fmt_rate(s.get('sklearn'))} | {_fmt_rate(s['bound'])} | "
+            f"{_fmt_ratio(q.get('torch_fused'), t.get('torch_fused'))} | {_fmt_ratio(q.get('torch_default'))} | "
+            f"{_fmt_ratio(q.get('sklearn'), t.get('sklearn'))} | "
+            f"{r['fraction_of_bound']:.0%}"
+            + ("" if "bound" not in t else (" ✅" if r["fraction_of_bound"] >= t["bound"] else
+                                            f" ❌ (target {t['bound']:.0%})")) + " |")
+    if report.get("prediction"):
+        lines += ["", "## Prediction latency (reference network, eval mode)", "",
+                  "| samples | bprop | PyTorch | scikit-learn | bprop / PyTorch |", "|---:|---:|---:|---:|---:|"]
+        for r in report["prediction"]:
+            lat, q = r["latency_s"], r["ratios"]
+            tgt = ""
+            if r["n"] == 1 and "torch" in q:
+                tgt = " ✅" if q["torch"] <= 0.5 else " ❌ (target ≤ 0.5×)"
+            ratio = "—" if "torch" not in q else f"{q['torch']:.2f}×"
+            lines.append(f"| {r['n']:,} | {_fmt_us(lat['bprop'])} | {_fmt_us(lat.get('torch'))} | "
+                         f"{_fmt_us(lat.get('sklearn'))} | {ratio}{tgt} |")
+    if report.get("import"):
+        imp = report["import"]
+        lines += ["", "## Import time (fresh interpreter, median)", "",
+                  "| library | seconds |", "|---|---:|",
+                  f"| `import bprop` | {imp['bprop']:.3f}" + (" ✅" if imp["bprop"] < 0.3 else " ❌ (target < 0.3 s)")
+                  + " |"]
+        if "torch" in imp:
+            lines.append(f"| `import torch` | {imp['torch']:.3f} |")
+        if "sklearn" in imp:
+            lines.append(f"| `import sklearn.neural_network` | {imp['sklearn']:.3f} |")
+        lines.append(f"\n`import bprop` imports numba: {'yes' if imp['bprop_imports_numba'] else 'no'}.")
+    if report.get("memory"):
+        lines += ["", "## Peak memory, reference case batch 128 (each library in its own process)", "",
+                  "| library | peak RSS (MiB) | before training (MiB) | training adds (MiB) |",
+                  "|---|---:|---:|---:|"]
+        for lib, m in report["memory"].items():
+            lines.append(f"| {lib} | {m['peak_rss_mib']:.0f} | {m['before_training_mib']:.0f} | "
+                         f"{m['training_increase_mib']:.0f} |")
+    lines += ["", "Ratios > 1 mean bprop is faster; each is the median over repetitions of the ratio of "
+              "two runs timed back to back. The matmul bound times only the matrix products of the "
+              "same training steps (same shapes, dtype and BLAS), so no implementation using them can exceed "
+              "it; \"bprop / bound\" is the share of that ceiling bprop reaches.", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny sizes and one repetition (CI: checks the script)")
+    p.add_argument("--out", default=str(HERE / "results"), help="folder for train_speed.json/.md")
+    p.add_argument("--threads", type=int, default=2, help="threads for BLAS and PyTorch (default 2)")
+    p.add_argument("--repeats", type=int, default=None, help="timed repetitions per runner (default 7; quick 1)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed repetitions first (default 1)")
+    p.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    p.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: predict,import,memory")
+    p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.memory_child:
+        print(json.dumps(memory_child(args.memory_child, args.quick, args.threads)))
+        return 0
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(args.threads))        # for the child processes
+    libs = set()
+    if not args.no_torch:
+        try:
+            import torch  # noqa: F401
+            libs.add("torch")
+        except ImportError:
+            print("PyTorch not installed: skipped", file=sys.stderr)
+    if not args.no_sklearn:
+        try:
+            import sklearn  # noqa: F401
+            libs.add("sklearn")
+        except ImportError:
+            print("scikit-learn not installed: skipped", file=sys.stderr)
+    thread_info = set_threads(args.threads)
+    repeats = args.repeats or (1 if args.quick else 7)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+
+    import numpy as np
+    import bprop
+    from bprop import kernels
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
+            "python": platform.python_version(), "numpy": np.__version__, "bprop": bprop.__version__,
+            "kernels": kernels.backend_name(), "repeats": repeats, "warmup": args.warmup,
+            "quick": args.quick, **thread_info}
+    if "torch" in libs:
+        import torch
+        meta["torch"] = torch.__version__
+    if "sklearn" in libs:
+        import sklearn
+        meta["sklearn"] = sklearn.__version__
+    try:
+        meta["load_average"] = os.getloadavg()
+    except OSError:
+        pass
+
+    cases = make_cases(args.quick)
+    if args.cases:
+        wanted = [c.strip() for c in args.cases.split(",")]
+        unknown = sorted(set(wanted) - {c.name for c in cases})
+        if unknown:
+            p.error(f"unknown case(s) {unknown}; valid: {', '.join(c.name for c in cases)}")
+        cases = [c for c in cases if c.name in wanted]
+
+    report = {"meta": meta, "training": []}
+    for case in cases:
+        r = time_case(case, repeats, args.warmup, libs)
+        report["training"].append(r)
+        s, q = r["samples_per_s"], r["ratios"]
+        print(f"{case.name:10s} bprop {s['bprop']:>10,.0f}/s  "
+              + "  ".join(f"{k} {v:.2f}x" for k, v in q.items())
+              + f"  bound {s['bound']:,.0f}/s ({r['fraction_of_bound']:.0%})", flush=True)
+    if "predict" not in skip:
+        report["prediction"] = time_prediction(repeats, args.quick, libs)
+        for r in report["prediction"]:
+            print(f"predict n={r['n']:<6d} " + "  ".join(f"{k} {_fmt_us(v)}" for k, v in r["latency_s"].items()),
+                  flush=True)
+    if "import" not in skip:
+        report["import"] = time_import(1 if args.quick else 7, libs)
+        print(f"import bprop {report['import']['bprop']:.3f} s", flush=True)
+    if "memory" not in skip:
+        report["memory"] = measure_memory(args.quick, args.threads, libs)
+        print("peak RSS " + "  ".join(f"{k} {v['peak_rss_mib']:.0f} MiB" for k, v in report["memory"].items()),
+              flush=True)
+    meta["load_average_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_speed.json").write_text(json.dumps(report, indent=2) + "\n")
+    md = markdown(report)
+    (out / "train_speed.md").write_text(md)
+    print(f"\nwrote {out / 'train_speed.json'} and {out / 'train_speed.md'}")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
