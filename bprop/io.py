@@ -21,6 +21,12 @@ META_KEY = "__meta__"
 MODEL_FORMAT = "bprop-model"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_npz_atomic(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Write ``arrays`` and the JSON ``meta`` to ``path``: temporary file in the same folder, then rename.
 
@@ -36,6 +42,7 @@ def write_npz_atomic(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
         payload[k] = np.ascontiguousarray(v)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)
             f.flush()
