@@ -201,7 +201,8 @@ def test_numba_and_numpy_backends_agree_bit_for_bit_on_relu_and_adam(rng):
         p, g = arrays[0].copy(), arrays[1].copy()
         m, v = np.zeros_like(p), np.zeros_like(p)
         for t in range(1, 4):
-            k.adam_step(p, g, m, v, np.empty_like(p), np.empty_like(p), 1e-3, 0.9, 0.999, 1e-8, t, 0.0, False)
+            s = k.adam_scalars(p.dtype, 1e-3, 0.9, 0.999, 1e-8, t, 0.0, False)
+            k.adam_step(p, g, m, v, np.empty_like(p), np.empty_like(p), s)
         results.append((p, m, v))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)

@@ -214,6 +214,8 @@ def sigmoid_bce_value_and_grad(Z, Y, G):
 
 
 # ---------------------------------------------------------------- optimisers (flat 1-D views)
+# ``*_scalars`` converts the step's constants once (cast to the parameters' dtype); ``*_step``
+# then updates one parameter in one pass.
 @_jit
 def _adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small):
     for i in range(p.shape[0]):
@@ -231,12 +233,15 @@ def _adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, cou
         p[i] += u * lr
 
 
-def adam_step(p, g, m, v, tmp, u, lr, b1, b2, eps, t, wd, decoupled):
-    T = p.dtype.type
+def adam_scalars(dtype, lr, b1, b2, eps, t, wd, decoupled):
+    T = np.dtype(dtype).type
     w1 = 1 - b1
-    _adam(p, g, m, v, T(-lr), T(w1), T(1 - w1), T(b2), T(1 - b2), T(1 - b1 ** t),
-          T((1 - b2 ** t) ** 0.5), T(eps), T(wd), bool(wd) and not decoupled,
-          bool(wd) and decoupled, abs(w1) < 0.5)
+    return (T(-lr), T(w1), T(1 - w1), T(b2), T(1 - b2), T(1 - b1 ** t), T((1 - b2 ** t) ** 0.5), T(eps),
+            T(wd), bool(wd) and not decoupled, bool(wd) and decoupled, abs(w1) < 0.5)
+
+
+def adam_step(p, g, m, v, tmp, u, scalars):
+    _adam(p, g, m, v, *scalars)
 
 
 @_jit
@@ -252,9 +257,13 @@ def _sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov):
         p[i] += u * lr
 
 
-def sgd_step(p, g, buf, tmp, u, lr, momentum, nesterov, wd):
-    T = p.dtype.type
-    _sgd(p, g, buf, T(-lr), T(momentum), T(wd), bool(wd), bool(momentum), bool(nesterov))
+def sgd_scalars(dtype, lr, momentum, nesterov, wd):
+    T = np.dtype(dtype).type
+    return T(-lr), T(momentum), T(wd), bool(wd), bool(momentum), bool(nesterov)
+
+
+def sgd_step(p, g, buf, tmp, u, scalars):
+    _sgd(p, g, buf, *scalars)
 
 
 @_jit
@@ -273,10 +282,13 @@ def _rmsprop(p, g, s, buf, lr, alpha, one_minus_alpha, eps, mu, wd, decay, use_m
         p[i] += u * lr
 
 
-def rmsprop_step(p, g, s, buf, tmp, u, lr, alpha, eps, momentum, wd):
-    T = p.dtype.type
-    _rmsprop(p, g, s, buf, T(-lr), T(alpha), T(1 - alpha), T(eps), T(momentum), T(wd),
-             bool(wd), bool(momentum))
+def rmsprop_scalars(dtype, lr, alpha, eps, momentum, wd):
+    T = np.dtype(dtype).type
+    return T(-lr), T(alpha), T(1 - alpha), T(eps), T(momentum), T(wd), bool(wd), bool(momentum)
+
+
+def rmsprop_step(p, g, s, buf, tmp, u, scalars):
+    _rmsprop(p, g, s, buf, *scalars)
 
 
 del math

@@ -146,6 +146,8 @@ def sigmoid_bce_value_and_grad(Z, Y, G):
 
 
 # ---------------------------------------------------------------- optimisers (flat 1-D views)
+# ``*_scalars`` gathers the step's constants once; ``*_step`` updates one parameter ``p`` in place
+# from its gradient ``g`` and state, using the work arrays ``tmp`` and ``u`` (``p``'s shape).
 def _lerp_(m, u, w1, tmp):
     # m ← lerp(m, u, w1), in torch's two forms (as ScaleByAdam)
     np.subtract(u, m, out=tmp)
@@ -157,11 +159,14 @@ def _lerp_(m, u, w1, tmp):
         np.subtract(u, tmp, out=m)
 
 
-def adam_step(p, g, m, v, tmp, u, lr, b1, b2, eps, t, wd, decoupled):
-    """One Adam/AdamW update of ``p`` in place, in the order of :class:`ScaleByAdam`.
+def adam_scalars(dtype, lr, b1, b2, eps, t, wd, decoupled):
+    """Constants of Adam step ``t`` (1-based); AdamW's decay when ``decoupled``."""
+    return lr, b1, b2, eps, t, wd, decoupled
 
-    ``tmp`` and ``u`` are work arrays of ``p``'s shape. ``t`` is the 1-based step.
-    """
+
+def adam_step(p, g, m, v, tmp, u, scalars):
+    """One Adam/AdamW update of ``p`` in place, in the order of :class:`ScaleByAdam`."""
+    lr, b1, b2, eps, t, wd, decoupled = scalars
     np.copyto(u, g)
     if wd and not decoupled:
         np.multiply(p, wd, out=tmp)
@@ -183,8 +188,14 @@ def adam_step(p, g, m, v, tmp, u, lr, b1, b2, eps, t, wd, decoupled):
     p += u
 
 
-def sgd_step(p, g, buf, tmp, u, lr, momentum, nesterov, wd):
-    """One SGD update (L2 decay, momentum, Nesterov) in the order of the SGD chain."""
+def sgd_scalars(dtype, lr, momentum, nesterov, wd):
+    """Constants of an SGD step (L2 decay, momentum, Nesterov)."""
+    return lr, momentum, nesterov, wd
+
+
+def sgd_step(p, g, buf, tmp, u, scalars):
+    """One SGD update in the order of the SGD chain."""
+    lr, momentum, nesterov, wd = scalars
     np.copyto(u, g)
     if wd:
         np.multiply(p, wd, out=tmp)
@@ -201,8 +212,14 @@ def sgd_step(p, g, buf, tmp, u, lr, momentum, nesterov, wd):
     p += u
 
 
-def rmsprop_step(p, g, s, buf, tmp, u, lr, alpha, eps, momentum, wd):
+def rmsprop_scalars(dtype, lr, alpha, eps, momentum, wd):
+    """Constants of an RMSProp step."""
+    return lr, alpha, eps, momentum, wd
+
+
+def rmsprop_step(p, g, s, buf, tmp, u, scalars):
     """One RMSProp update in the order of the RMSProp chain."""
+    lr, alpha, eps, momentum, wd = scalars
     np.copyto(u, g)
     if wd:
         np.multiply(p, wd, out=tmp)

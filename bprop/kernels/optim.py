@@ -80,48 +80,56 @@ def plan(transforms, params: dict, grads: dict):
     lr_t = parts["lr"]
     decay = parts.get("decay")
     wd = decay.weight_decay if decay is not None else 0.0
+    trace = parts.get("trace")
+    mu = trace.momentum if trace is not None else 0.0
 
     if kind == "adam":
         adam, decoupled = parts["adam"], parts["decoupled"]
+        slots = (adam.state["m"], adam.state["v"])
 
-        def update(params, grads, step, work):
-            k = backend()
-            lr = lr_t.schedule(step)
-            ms, vs = adam.state["m"], adam.state["v"]
-            us, tmps = work
+        def scalars(k, dtype, lr, step):
+            return k.adam_scalars(dtype, lr, adam.b1, adam.b2, adam.eps, step + 1, wd, decoupled)
+        kernel = "adam_step"
+    elif kind == "sgd":
+        slots = (trace.state["momentum"],) if trace is not None else (None,)
+
+        def scalars(k, dtype, lr, step):
+            return k.sgd_scalars(dtype, lr, mu, trace is not None and trace.nesterov, wd)
+        kernel = "sgd_step"
+    else:
+        rms = parts["rms"]
+        slots = (rms.state["square_avg"], trace.state["momentum"] if trace is not None else None)
+
+        def scalars(k, dtype, lr, step):
+            return k.rmsprop_scalars(dtype, lr, rms.alpha, rms.eps, mu, wd)
+        kernel = "rmsprop_step"
+
+    cache = {"arrays": None, "views": None}
+
+    def flat_views(params, grads, work):
+        """Flat views ``(p, g, *state, tmp, u)`` per parameter, rebuilt only when an array changes."""
+        us, tmps = work
+        arrays = [(p, grads[key], us[key], tmps[key]) for key, p in params.items()]
+        old = cache["arrays"]
+        if old is None or len(old) != len(arrays) or any(
+                a is not b for new, prev in zip(arrays, old) for a, b in zip(new, prev)):
+            views = []
             for key, p in params.items():
-                k.adam_step(p.reshape(-1), grads[key].reshape(-1), ms[key].reshape(-1), vs[key].reshape(-1),
-                            tmps[key].reshape(-1), us[key].reshape(-1), lr, adam.b1, adam.b2, adam.eps,
-                            step + 1, wd, decoupled)
-        return update
-
-    if kind == "sgd":
-        trace = parts["trace"]
-        mu = trace.momentum if trace is not None else 0.0
-        nesterov = trace.nesterov if trace is not None else False
-
-        def update(params, grads, step, work):
-            k = backend()
-            lr = lr_t.schedule(step)
-            bufs = trace.state["momentum"] if trace is not None else None
-            us, tmps = work
-            for key, p in params.items():
-                buf = bufs[key].reshape(-1) if bufs is not None else tmps[key].reshape(-1)
-                k.sgd_step(p.reshape(-1), grads[key].reshape(-1), buf, tmps[key].reshape(-1),
-                           us[key].reshape(-1), lr, mu, nesterov, wd)
-        return update
-
-    rms, trace = parts["rms"], parts["trace"]
-    mu = trace.momentum if trace is not None else 0.0
+                tmp = tmps[key].reshape(-1)
+                state = [tmp if slot is None else slot[key].reshape(-1) for slot in slots]  # unused slot
+                views.append((p.reshape(-1), grads[key].reshape(-1), *state, tmp, us[key].reshape(-1)))
+            cache["arrays"], cache["views"] = arrays, views
+        return cache["views"]
 
     def update(params, grads, step, work):
         k = backend()
+        run = getattr(k, kernel)
         lr = lr_t.schedule(step)
-        sq = rms.state["square_avg"]
-        bufs = trace.state["momentum"] if trace is not None else None
-        us, tmps = work
-        for key, p in params.items():
-            buf = bufs[key].reshape(-1) if bufs is not None else tmps[key].reshape(-1)
-            k.rmsprop_step(p.reshape(-1), grads[key].reshape(-1), sq[key].reshape(-1), buf,
-                           tmps[key].reshape(-1), us[key].reshape(-1), lr, rms.alpha, rms.eps, mu, wd)
+        by_dtype = {}
+        for views in flat_views(params, grads, work):
+            dt = views[0].dtype
+            s = by_dtype.get(dt)
+            if s is None:
+                s = by_dtype[dt] = scalars(k, dt, lr, step)
+            run(*views, s)
     return update
