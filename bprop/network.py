@@ -83,6 +83,12 @@ class Sequential:
             for k, v in layer.buffers.items():
                 self.buffers[f"{i}.{k}"] = v
 
+    def __setstate__(self, state: dict) -> None:
+        # Pickle (joblib) may restore arrays as separate objects: point params/grads/buffers
+        # back at the layers' own live arrays.
+        self.__dict__.update(state)
+        self._collect()
+
     # ------------------------------------------------------------------ forward / backward
     def _forward(self, X: np.ndarray, training: bool) -> np.ndarray:
         A = X

@@ -312,3 +312,17 @@ def test_dropout_is_inverted_and_scaled(rng):
     np.testing.assert_allclose(out[kept], 1 / 0.75, rtol=1e-15)
     assert kept.mean() == pytest.approx(0.75, abs=0.01)
     np.testing.assert_array_equal(net.forward(X), X)  # identity in eval mode
+
+
+def test_joblib_round_trip_keeps_live_arrays():
+    joblib = pytest.importorskip("joblib")
+    import io
+
+    net = bp.Sequential([bp.Dense(3, 2), bp.BatchNorm(2)], seed=0)
+    buf = io.BytesIO()
+    joblib.dump(net, buf)
+    buf.seek(0)
+    loaded = joblib.load(buf)
+    assert loaded.params["0.W"] is loaded.layers[0].params["W"]
+    assert loaded.grads["0.W"] is loaded.layers[0].grads["W"]
+    assert loaded.buffers["1.running_mean"] is loaded.layers[1].buffers["running_mean"]
