@@ -211,15 +211,6 @@ class _BPEstimator(BaseEstimator):
 
     _default_loss = "mse"
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # WORKAROUND (belongs in Sequential.__setstate__): joblib pickles every ndarray on its
-        # own, so after joblib.load the network's params/grads/buffers dicts no longer share
-        # their arrays with the layers, and training would read stale gradients. Re-link them.
-        net = self.__dict__.get("net_")
-        if net is not None:
-            net._collect()
-
     # ------------------------------------------------------------------ building blocks
     def _build_net(self, n_in: int, n_out: int, seed: int) -> Sequential:
         sizes = _hidden_sizes(self.hidden_layer_sizes)
