@@ -326,3 +326,16 @@ def test_workspace_reuses_arrays_per_shape():
     assert ws.get("Z", (4, 3), np.dtype("float32")) is a
     assert ws.get("Z", (2, 3), np.dtype("float32")) is not a
     assert ws.nbytes == (12 + 6) * 4
+
+
+def test_fused_update_declines_non_contiguous_arrays(rng):
+    params, grads = _problem("float64", rng)
+    opt = bp.optim.Adam(1e-2)
+    opt._init(params, grads[0])
+    update = plan(opt.transforms, params, grads[0])
+    before = {k: v.copy() for k, v in params.items()}
+    g = dict(grads[1], **{"0.W": np.asfortranarray(grads[1]["0.W"])})
+    assert update(params, g, 0, (opt._updates, opt._scratch)) is False
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+    assert update(params, grads[1], 0, (opt._updates, opt._scratch)) is True

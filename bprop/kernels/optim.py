@@ -62,13 +62,15 @@ def _contiguous(*dicts) -> bool:
 
 
 def plan(transforms, params: dict, grads: dict):
-    """A fused ``update(params, grads, step, work)`` for this chain, or ``None``.
+    """A fused ``update(params, grads, step, work) -> bool`` for this chain, or ``None``.
 
     Call it after the transforms' state is allocated. ``work`` is a pair of
     dicts of scratch arrays keyed like ``params`` (the optimiser's own update
     and scratch arrays; the NumPy fallback uses them, the numba kernels do
     not). Returns ``None`` for an unrecognised chain, or when an array is not
-    C-contiguous (the kernels work on flat views).
+    C-contiguous (the kernels work on flat views). ``update`` returns False,
+    having changed nothing, if it is later given a non-contiguous array: the
+    caller then runs the chain.
     """
     split = _split(transforms)
     if split is None:
@@ -113,6 +115,8 @@ def plan(transforms, params: dict, grads: dict):
         old = cache["arrays"]
         if old is None or len(old) != len(arrays) or any(
                 a is not b for new, prev in zip(arrays, old) for a, b in zip(new, prev)):
+            if not all(a.flags.c_contiguous for group in arrays for a in group):
+                return None                  # reshape(-1) would copy: let the chain run
             views = []
             for key, p in params.items():
                 tmp = tmps[key].reshape(-1)
@@ -121,15 +125,19 @@ def plan(transforms, params: dict, grads: dict):
             cache["arrays"], cache["views"] = arrays, views
         return cache["views"]
 
-    def update(params, grads, step, work):
+    def update(params, grads, step, work) -> bool:
+        all_views = flat_views(params, grads, work)
+        if all_views is None:
+            return False
         k = backend()
         run = getattr(k, kernel)
         lr = lr_t.schedule(step)
         by_dtype = {}
-        for views in flat_views(params, grads, work):
+        for views in all_views:
             dt = views[0].dtype
             s = by_dtype.get(dt)
             if s is None:
                 s = by_dtype[dt] = scalars(k, dt, lr, step)
             run(*views, s)
+        return True
     return update
