@@ -339,3 +339,17 @@ def test_fused_update_declines_non_contiguous_arrays(rng):
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])
     assert update(params, grads[1], 0, (opt._updates, opt._scratch)) is True
+
+
+def test_pickled_net_keeps_training_on_the_fast_path(rng):
+    import pickle
+    net = bp.Sequential([bp.Dense(3, 4), bp.ReLU(), bp.Dense(4, 2)], seed=0, dtype="float64")
+    X, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    net.backprop(X, y, "mse")
+    twin = pickle.loads(pickle.dumps(net))
+    assert all(len(w._arrays) == 0 for w in twin._workspaces)     # buffers are not pickled
+    c = twin.backprop(X, y, "mse")
+    with kernels.mode("off"):
+        assert net.backprop(X, y, "mse") == pytest.approx(c, rel=1e-12)
+    for k in net.grads:
+        _assert_same(twin.grads[k], net.grads[k], "float64")
