@@ -353,3 +353,22 @@ def test_pickled_net_keeps_training_on_the_fast_path(rng):
         assert net.backprop(X, y, "mse") == pytest.approx(c, rel=1e-12)
     for k in net.grads:
         _assert_same(twin.grads[k], net.grads[k], "float64")
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copied_optimiser_updates_its_own_state(how, rng):
+    import copy
+    import pickle
+    params, grads = _problem("float64", rng)
+    opt = bp.optim.Adam(1e-2)
+    opt.step(params, grads[0])
+    twin_params = {k: v.copy() for k, v in params.items()}
+    twin = copy.deepcopy(opt) if how == "deepcopy" else pickle.loads(pickle.dumps(opt))
+    before = opt.state_dict()["arrays"]
+    twin.step(twin_params, grads[1])
+    for k, v in opt.state_dict()["arrays"].items():
+        np.testing.assert_array_equal(v, before[k])            # the original is untouched
+    with kernels.mode("off"):
+        opt.step(params, grads[1])
+    for k in params:
+        _assert_same(twin_params[k], params[k], "float64")

@@ -62,15 +62,11 @@ def _contiguous(*dicts) -> bool:
 
 
 def plan(transforms, params: dict, grads: dict):
-    """A fused ``update(params, grads, step, work) -> bool`` for this chain, or ``None``.
+    """A :class:`FusedUpdate` for this chain, or ``None``.
 
-    Call it after the transforms' state is allocated. ``work`` is a pair of
-    dicts of scratch arrays keyed like ``params`` (the optimiser's own update
-    and scratch arrays; the NumPy fallback uses them, the numba kernels do
-    not). Returns ``None`` for an unrecognised chain, or when an array is not
-    C-contiguous (the kernels work on flat views). ``update`` returns False,
-    having changed nothing, if it is later given a non-contiguous array: the
-    caller then runs the chain.
+    Call it after the transforms' state is allocated. Returns ``None`` for an
+    unrecognised chain, or when an array is not C-contiguous (the kernels work
+    on flat views).
     """
     split = _split(transforms)
     if split is None:
@@ -78,66 +74,84 @@ def plan(transforms, params: dict, grads: dict):
     states = [by_key for t in transforms for by_key in t.state.values()]
     if not _contiguous(params, {k: grads[k] for k in params}, *states):
         return None
-    kind, parts = split
-    lr_t = parts["lr"]
-    decay = parts.get("decay")
-    wd = decay.weight_decay if decay is not None else 0.0
-    trace = parts.get("trace")
-    mu = trace.momentum if trace is not None else 0.0
+    return FusedUpdate(*split)
 
-    if kind == "adam":
-        adam, decoupled = parts["adam"], parts["decoupled"]
-        slots = (adam.state["m"], adam.state["v"])
 
-        def scalars(k, dtype, lr, step):
-            return k.adam_scalars(dtype, lr, adam.b1, adam.b2, adam.eps, step + 1, wd, decoupled)
-        kernel = "adam_step"
-    elif kind == "sgd":
-        slots = (trace.state["momentum"],) if trace is not None else (None,)
+class FusedUpdate:
+    """``update(params, grads, step, work) -> bool``: one fused pass per parameter.
 
-        def scalars(k, dtype, lr, step):
+    ``work`` is a pair of dicts of scratch arrays keyed like ``params`` (the
+    optimiser's own update and scratch arrays; the NumPy fallback uses them,
+    the numba kernels do not). Returns False, having changed nothing, if an
+    array is not C-contiguous: the caller then runs the chain. It holds the
+    transforms (their hyper-parameters and state arrays), so it pickles and
+    deep-copies along with the optimiser; the cached flat views do not.
+    """
+
+    def __init__(self, kind: str, parts: dict):
+        self.kind, self.parts = kind, parts
+        self._cache = None          # (arrays, views): flat views, rebuilt when an array changes
+
+    def __getstate__(self):
+        return {"kind": self.kind, "parts": self.parts}
+
+    def __setstate__(self, state):
+        self.kind, self.parts, self._cache = state["kind"], state["parts"], None
+
+    def _slots(self):
+        """The state arrays (by key) the kernel updates, in its argument order; None: unused."""
+        p = self.parts
+        trace = p.get("trace")
+        momentum = trace.state["momentum"] if trace is not None else None
+        if self.kind == "adam":
+            return p["adam"].state["m"], p["adam"].state["v"]
+        if self.kind == "sgd":
+            return (momentum,)
+        return p["rms"].state["square_avg"], momentum
+
+    def _scalars(self, k, dtype, lr: float, step: int):
+        p = self.parts
+        decay, trace = p.get("decay"), p.get("trace")
+        wd = decay.weight_decay if decay is not None else 0.0
+        mu = trace.momentum if trace is not None else 0.0
+        if self.kind == "adam":
+            a = p["adam"]
+            return k.adam_scalars(dtype, lr, a.b1, a.b2, a.eps, step + 1, wd, p["decoupled"])
+        if self.kind == "sgd":
             return k.sgd_scalars(dtype, lr, mu, trace is not None and trace.nesterov, wd)
-        kernel = "sgd_step"
-    else:
-        rms = parts["rms"]
-        slots = (rms.state["square_avg"], trace.state["momentum"] if trace is not None else None)
+        return k.rmsprop_scalars(dtype, lr, p["rms"].alpha, p["rms"].eps, mu, wd)
 
-        def scalars(k, dtype, lr, step):
-            return k.rmsprop_scalars(dtype, lr, rms.alpha, rms.eps, mu, wd)
-        kernel = "rmsprop_step"
-
-    cache = {"arrays": None, "views": None}
-
-    def flat_views(params, grads, work):
-        """Flat views ``(p, g, *state, tmp, u)`` per parameter, rebuilt only when an array changes."""
+    def _views(self, params, grads, work):
+        """Flat views ``(p, g, *state, tmp, u)`` per parameter, or None if one would be a copy."""
         us, tmps = work
         arrays = [(p, grads[key], us[key], tmps[key]) for key, p in params.items()]
-        old = cache["arrays"]
-        if old is None or len(old) != len(arrays) or any(
-                a is not b for new, prev in zip(arrays, old) for a, b in zip(new, prev)):
-            if not all(a.flags.c_contiguous for group in arrays for a in group):
-                return None                  # reshape(-1) would copy: let the chain run
-            views = []
-            for key, p in params.items():
-                tmp = tmps[key].reshape(-1)
-                state = [tmp if slot is None else slot[key].reshape(-1) for slot in slots]  # unused slot
-                views.append((p.reshape(-1), grads[key].reshape(-1), *state, tmp, us[key].reshape(-1)))
-            cache["arrays"], cache["views"] = arrays, views
-        return cache["views"]
+        cache = self._cache
+        if cache is not None and len(cache[0]) == len(arrays) and all(
+                a is b for new, old in zip(arrays, cache[0]) for a, b in zip(new, old)):
+            return cache[1]
+        if not all(a.flags.c_contiguous for group in arrays for a in group):
+            return None
+        slots = self._slots()
+        views = []
+        for key, p in params.items():
+            tmp = tmps[key].reshape(-1)
+            state = [tmp if slot is None else slot[key].reshape(-1) for slot in slots]  # tmp: unused slot
+            views.append((p.reshape(-1), grads[key].reshape(-1), *state, tmp, us[key].reshape(-1)))
+        self._cache = (arrays, views)
+        return views
 
-    def update(params, grads, step, work) -> bool:
-        all_views = flat_views(params, grads, work)
+    def __call__(self, params, grads, step: int, work) -> bool:
+        all_views = self._views(params, grads, work)
         if all_views is None:
             return False
         k = backend()
-        run = getattr(k, kernel)
-        lr = lr_t.schedule(step)
+        run = getattr(k, f"{self.kind}_step")
+        lr = self.parts["lr"].schedule(step)
         by_dtype = {}
         for views in all_views:
             dt = views[0].dtype
             s = by_dtype.get(dt)
             if s is None:
-                s = by_dtype[dt] = scalars(k, dt, lr, step)
+                s = by_dtype[dt] = self._scalars(k, dt, lr, step)
             run(*views, s)
         return True
-    return update

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
+from ..kernels import optim as _fused
 from . import transforms as T
 from .schedules import Schedule, as_schedule, check_real, lookup
 
@@ -71,6 +73,7 @@ class Optimizer:
         self._keys = None  # parameter names the work arrays were made for
         self._updates: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}
+        self._fused = None  # the chain as one kernel per parameter (bprop.kernels.optim), if recognised
 
     # -- the hot path ---------------------------------------------------------------
 
@@ -89,6 +92,7 @@ class Optimizer:
         self._updates = {k: np.empty(p.shape, p.dtype) for k, p in params.items()}
         self._scratch = {k: np.empty(p.shape, p.dtype) for k, p in params.items()}
         self._keys = params.keys() | set()
+        self._fused = _fused.plan(self.transforms, params, grads)
 
     def step(self, params: dict, grads: dict) -> None:
         """Update ``params`` in place from ``grads`` (dicts keyed ``"0.W"``, ``"0.b"``, ...).
@@ -98,6 +102,11 @@ class Optimizer:
         """
         if self._keys is None or params.keys() != self._keys:
             self._init(params, grads)
+        if self._fused is not None and kernels.enabled() and \
+                self._fused(params, grads, self.step_count, (self._updates, self._scratch)):
+            # Fast path: the same chain, same order of operations, one pass per parameter.
+            self.step_count += 1
+            return
         updates = self._updates
         for key, u in updates.items():
             np.copyto(u, grads[key])
