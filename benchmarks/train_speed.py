@@ -71,7 +71,7 @@ class Case:
     n_samples: int
     task: str = "classification"   # or "regression"
     batchnorm: bool = False
-    epochs: int = 2        # epochs per timed repetition (one fit call, as users train: several epochs)
+    epochs: int = 4        # epochs per timed repetition: one fit call of several epochs, as users train
     dtype: str = "float32"
 
     @property
@@ -82,14 +82,14 @@ class Case:
 def make_cases(quick: bool) -> list[Case]:
     ref = [784, 256, 128, 10]
     deep = [784] + [256] * 8 + [10]
-    # (name, title, sizes, batch, samples per repetition, options); --quick: two batches each
-    table = [("ref_b32", "reference 784-256-128-10, batch 32", ref, 32, 8192, {}),
-             ("ref_b128", "reference 784-256-128-10, batch 128", ref, 128, 16384, {}),
-             ("ref_b1024", "reference 784-256-128-10, batch 1024", ref, 1024, 32768, {}),
-             ("deep_bn", "deep 784-8×256-10 + BatchNorm, batch 128", deep, 128, 8192, {"batchnorm": True}),
-             ("tabular", "tabular regression 32-64-64-1, MSE, batch 256", [32, 64, 64, 1], 256, 65536,
+    # (name, title, sizes, batch, samples per epoch, options); --quick: two batches, one epoch
+    table = [("ref_b32", "reference 784-256-128-10, batch 32", ref, 32, 4096, {}),
+             ("ref_b128", "reference 784-256-128-10, batch 128", ref, 128, 8192, {}),
+             ("ref_b1024", "reference 784-256-128-10, batch 1024", ref, 1024, 16384, {}),
+             ("deep_bn", "deep 784-8×256-10 + BatchNorm, batch 128", deep, 128, 4096, {"batchnorm": True}),
+             ("tabular", "tabular regression 32-64-64-1, MSE, batch 256", [32, 64, 64, 1], 256, 32768,
               {"task": "regression"})]
-    return [Case(name, title, sizes, batch, 2 * batch if quick else n, epochs=1 if quick else 2, **kw)
+    return [Case(name, title, sizes, batch, 2 * batch if quick else n, epochs=1 if quick else 4, **kw)
             for name, title, sizes, batch, n, kw in table]
 
 
@@ -337,25 +337,44 @@ def time_import(repeats: int, libs: set) -> dict:
     return res
 
 
-def memory_child(lib: str, quick: bool, threads: int) -> dict:
-    """Train the reference case (batch 128) in this process; report max RSS (MiB)."""
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process in MiB.
+
+    ``VmHWM`` from ``/proc/self/status`` where there is one (Linux): unlike
+    ``ru_maxrss``, it starts afresh in an exec'd child instead of inheriting the
+    parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+def memory_child(lib: str, quick: bool, threads: int) -> dict:
+    """Train the reference case (batch 128) in this process; report the peak RSS (MiB)."""
     set_threads(threads, torch_too=lib.startswith("torch"))
     case = [c for c in make_cases(quick) if c.name == "ref_b128"][0]
     X, y = make_data(case)
     runner = {"bprop": lambda: bprop_runner(case, X, y),
+              "bprop_numpy_kernels": lambda: bprop_runner(case, X, y),
               "torch_fused": lambda: torch_runner(case, X, y, fused=True),
               "torch_default": lambda: torch_runner(case, X, y, fused=False),
               "sklearn": lambda: sklearn_runner(case, X, y)}[lib]()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = _peak_rss_mib()
     runner()
-    runner()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"peak_rss_mib": peak, "before_training_mib": before, "training_increase_mib": peak - before}
+    peak = _peak_rss_mib()
+    return {"peak_rss_mib": peak, "before_training_mib": before, "training_increase_mib": peak - before,
+            "data_mib": (X.nbytes + y.nbytes) / 2**20}
 
 
 def measure_memory(quick: bool, threads: int, libs: set) -> dict:
-    names = ["bprop"] + (["torch_fused", "torch_default"] if "torch" in libs else []) + \
+    names = ["bprop", "bprop_numpy_kernels"] + (["torch_fused", "torch_default"] if "torch" in libs else []) + \
         (["sklearn"] if "sklearn" in libs else [])
     res = {}
     for lib in names:
@@ -452,9 +471,13 @@ def markdown(report: dict) -> str:
         lines += ["", "## Peak memory, reference case batch 128 (each library in its own process)", "",
                   "| library | peak RSS (MiB) | before training (MiB) | training adds (MiB) |",
                   "|---|---:|---:|---:|"]
+        data = next(iter(report["memory"].values()))["data_mib"]
         for lib, m in report["memory"].items():
             lines.append(f"| {lib} | {m['peak_rss_mib']:.0f} | {m['before_training_mib']:.0f} | "
                          f"{m['training_increase_mib']:.0f} |")
+        lines.append(f"\nThe training data take {data:.0f} MiB; \"before training\" includes the imported "
+                     "libraries and the data, \"training adds\" the copies, buffers and compiled code of one "
+                     "fit (bprop: a shuffled copy of X, and numba's compiler when it is used).")
     lines += ["", "Ratios > 1 mean bprop is faster; each is the median over repetitions of the ratio of "
               "two runs timed back to back. The matmul bound times only the matrix products of the "
               "same training steps (same shapes, dtype and BLAS), so no implementation using them can exceed "
@@ -478,6 +501,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     if args.memory_child:
+        if args.memory_child == "bprop_numpy_kernels":
+            os.environ["BPROP_KERNELS"] = "numpy"          # read when bprop is imported
         print(json.dumps(memory_child(args.memory_child, args.quick, args.threads)))
         return 0
 
