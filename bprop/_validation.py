@@ -50,7 +50,11 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
     if not allow_empty and arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: got 0 samples (shape {arr.shape})")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
+    # A float64 sum is finite exactly when every entry is (float32 sums cannot overflow in
+    # float64), and it makes no X-sized temporary; only an overflowing sum needs the exact check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr, dtype=np.float64)
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
                          "remove or impute them before training")

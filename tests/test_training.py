@@ -239,3 +239,18 @@ def test_resume_rejects_a_model_file(tmp_path):
     net.save(tmp_path / "m.npz")
     with pytest.raises(ValueError, match="not a bprop checkpoint"):
         bp.resume(tmp_path / "m.npz", np.zeros((2, 2)), [0, 1])
+
+
+@pytest.mark.parametrize("batch_size", [8, 4])  # the overflow found at the epoch's end / in the next step
+def test_parameter_overflow_puts_back_the_start_of_the_epoch(batch_size):
+    X = np.ones((8, 1))
+    y = np.full(8, 1e4)
+    net = bp.Sequential([bp.Dense(1, 1)], seed=0)          # float32: a step of 1e38·1e4 overflows
+    before = net.state_dict()
+    opt = bp.optim.SGD(1e38)
+    with pytest.raises(bp.DivergenceError, match="put back to the start of epoch 1"):
+        net.fit(X, y, loss="mse", optimizer=opt, epochs=3, batch_size=batch_size, shuffle=False,
+                verbose=0)
+    for k, v in before.items():
+        assert np.array_equal(net.state_dict()[k], v), k
+    assert opt.step_count == 0
