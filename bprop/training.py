@@ -551,8 +551,10 @@ def _train_loop(run: _Run, *, start_epoch: int, callbacks: list[Callback], check
                 idx = perm[s:e]
                 Xb, Yb = (np.take(a, idx, axis=0, out=gather[k][:e - s], mode="clip")
                           for k, a in (("X", X), ("Y", Y)))
-                lb = None if labels is None else np.take(labels, idx, out=gather["labels"][:e - s], mode="clip")
-                wb = None if weights is None else np.take(weights, idx, out=gather["weights"][:e - s], mode="clip")
+                lb = None if labels is None else np.take(labels, idx, axis=0, out=gather["labels"][:e - s],
+                                                         mode="clip")
+                wb = None if weights is None else np.take(weights, idx, axis=0, out=gather["weights"][:e - s],
+                                                          mode="clip")
             c, out = net._backprop(Xb, Yb, loss, wb)
             meter.add_batch(c, out, Yb, lb)
             sq = {k: float(np.dot(g.ravel(), g.ravel())) for k, g in grads.items()}

@@ -254,3 +254,13 @@ def test_parameter_overflow_puts_back_the_start_of_the_epoch(batch_size):
     for k, v in before.items():
         assert np.array_equal(net.state_dict()[k], v), k
     assert opt.step_count == 0
+
+
+def test_multilabel_shuffled_batches_with_weights(rng):
+    X = rng.normal(size=(40, 3))
+    Y = (X[:, :2] > 0).astype(float)                      # two independent labels
+    net = bp.Sequential([bp.Dense(3, 8), bp.Tanh(), bp.Dense(8, 2)], seed=0)
+    h = net.fit(X, Y, loss="bce", optimizer=bp.optim.Adam(0.05), epochs=30, batch_size=16,
+                sample_weight=np.linspace(0.5, 1.5, 40), verbose=0)
+    assert 0.0 <= h["accuracy"][0] <= 1.0
+    assert h["accuracy"][-1] >= 0.9
