@@ -497,7 +497,7 @@ def markdown(report: dict) -> str:
                          f"{m['training_increase_mib']:.0f} |")
         lines.append(f"\nThe training data take {data:.0f} MiB; \"before training\" includes the imported "
                      "libraries and the data, \"training adds\" the copies, buffers and compiled code of one "
-                     "fit (bprop: a shuffled copy of X, and numba's compiler when it is used).")
+                     "fit (bprop: reused per-batch and per-layer buffers, and numba's compiler when it is used).")
     lines += ["", "Ratios > 1 mean bprop is faster; each is the median over repetitions of the ratio of "
               "two runs timed back to back. The matmul bound times only the matrix products of the "
               "same training steps (same shapes, dtype and BLAS), so no implementation using them can exceed "
