@@ -6,6 +6,7 @@ internals afterwards.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -82,21 +83,71 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
 
 
 def check_number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
-    """Check ``low <(=) value <(=) high`` and return it as a float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    """Check ``low <(=) value <(=) high`` and return it as a float (see :func:`check_real`).
+
+    Unlike :func:`check_real`, a value that is not a number is a ``ValueError`` too.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
-    ok = True
-    if low is not None:
-        ok &= value > low if low_open else value >= low
-    if high is not None:
-        ok &= value < high if high_open else value <= high
+    return check_real(value, name, name,
+                      gt=low if low_open else None, ge=None if low_open else low,
+                      lt=high if high_open else None, le=None if high_open else high)
+
+
+def _expectation(name, gt, ge, lt, le):
+    """``"lr > 0"``, ``"0 <= momentum < 1"``, ...: the condition a value failed."""
+    hi = f" < {lt}" if lt is not None else f" <= {le}" if le is not None else ""
+    if not hi:  # one-sided: the name first, as PyTorch's messages read
+        return f"{name} > {gt}" if gt is not None else f"{name} >= {ge}" if ge is not None else f"finite {name}"
+    lo = f"{gt} < " if gt is not None else f"{ge} <= " if ge is not None else ""
+    return f"{lo}{name}{hi}"
+
+
+def check_real(value, name, label, *, gt=None, ge=None, lt=None, le=None):
+    """Return ``float(value)`` or raise a PyTorch-style error.
+
+    ``check_real(-0.1, "lr", "learning rate", gt=0)`` raises
+    ``ValueError: Invalid learning rate: -0.1 (expected lr > 0)``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    ok = (
+        math.isfinite(v)
+        and (gt is None or v > gt)
+        and (ge is None or v >= ge)
+        and (lt is None or v < lt)
+        and (le is None or v <= le)
+    )
     if not ok:
-        lo = "" if low is None else f"{low} {'<' if low_open else '<='} "
-        hi = "" if high is None else f" {'<' if high_open else '<='} {high}"
-        raise ValueError(f"Invalid {name}: {value!r} (expected {lo}{name}{hi})")
-    return float(value)
+        raise ValueError(f"Invalid {label}: {value} (expected {_expectation(name, gt, ge, lt, le)})")
+    return v
+
+
+def check_int(value, name, *, ge=0):
+    """Return ``int(value)`` for an integer ``>= ge`` or raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < ge:
+        raise ValueError(f"Invalid {name}: {value} (expected an integer {name} >= {ge})")
+    return int(value)
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices``, else raise listing them."""
+    if value not in choices:
+        raise ValueError(f"Invalid {name}: {value!r} (expected one of {', '.join(map(repr, choices))})")
+    return value
 
 
 def unknown_name(kind: str, name, valid) -> ValueError:
+    """``ValueError: Unknown <kind> 'name'. Valid <kind>s are: a, b, ...`` (in the order given)."""
     plural = f"{kind}es" if kind.endswith("s") else f"{kind}s"
-    return ValueError(f"Unknown {kind} {name!r}. Valid {plural}: {', '.join(sorted(valid))}")
+    return ValueError(f"Unknown {kind} {name!r}. Valid {plural} are: {', '.join(valid)}")
+
+
+def lookup(table: dict, key, what: str):
+    """``table[key]``, or the :func:`unknown_name` error listing the table's keys."""
+    if key not in table:
+        raise unknown_name(what, key, table)
+    return table[key]

@@ -52,7 +52,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import activations as _activations
 from . import initializers as _initializers
 from . import optim as _optim
-from ._validation import check_dtype
+from ._validation import check_dtype, check_real
 from ._version import __version__
 from .io import model_payload, net_from_payload, read_npz, write_npz_atomic
 from .layers import BatchNorm, Dense, Dropout
@@ -249,7 +249,7 @@ class _BPEstimator(BaseEstimator):
         if not isinstance(self.optimizer, str) or key not in _optim.NAMES:
             raise ValueError(f"optimizer must be one of {', '.join(map(repr, _optim.NAMES))}, "
                              f"got {self.optimizer!r}")
-        lr = _optim.schedules.check_real(self.learning_rate, "learning_rate", "learning rate", gt=0)
+        lr = check_real(self.learning_rate, "learning_rate", "learning rate", gt=0)
         if self.schedule is not None:
             lr = _make_schedule(self.schedule, lr, self.max_epochs * steps_per_epoch, steps_per_epoch)
         cls = _optim.NAMES[key][0]

@@ -26,7 +26,8 @@ import numpy as np
 from .. import kernels
 from ..kernels import optim as _fused
 from . import transforms as T
-from .schedules import Schedule, as_schedule, check_real, lookup
+from .._validation import check_real, lookup
+from .schedules import Schedule, as_schedule
 
 __all__ = ["Optimizer", "chain", "SGD", "RMSProp", "Adam", "AdamW", "get", "from_config", "from_state_dict", "NAMES"]
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from .._validation import check_choice, check_int, check_real, lookup
+
 __all__ = [
     "Schedule",
     "Constant",
@@ -42,60 +44,7 @@ __all__ = [
 ]
 
 
-# -- argument checks shared by bprop.optim --------------------------------------
-
-
-def _expectation(name, gt, ge, lt, le):
-    """``"lr > 0"``, ``"0 <= momentum < 1"``, ...: the condition a value failed."""
-    hi = f" < {lt}" if lt is not None else f" <= {le}" if le is not None else ""
-    if not hi:  # one-sided: the name first, as PyTorch's messages read
-        return f"{name} > {gt}" if gt is not None else f"{name} >= {ge}" if ge is not None else f"finite {name}"
-    lo = f"{gt} < " if gt is not None else f"{ge} <= " if ge is not None else ""
-    return f"{lo}{name}{hi}"
-
-
-def check_real(value, name, label, *, gt=None, ge=None, lt=None, le=None):
-    """Return ``float(value)`` or raise a PyTorch-style error.
-
-    ``check_real(-0.1, "lr", "learning rate", gt=0)`` raises
-    ``ValueError: Invalid learning rate: -0.1 (expected lr > 0)``.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    ok = (
-        math.isfinite(v)
-        and (gt is None or v > gt)
-        and (ge is None or v >= ge)
-        and (lt is None or v < lt)
-        and (le is None or v <= le)
-    )
-    if not ok:
-        raise ValueError(f"Invalid {label}: {value} (expected {_expectation(name, gt, ge, lt, le)})")
-    return v
-
-
-def check_int(value, name, *, ge=0):
-    """Return ``int(value)`` for an integer ``>= ge`` or raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < ge:
-        raise ValueError(f"Invalid {name}: {value} (expected an integer {name} >= {ge})")
-    return int(value)
-
-
-def check_choice(value, name, choices):
-    """Return ``value`` if it is one of ``choices``, else raise listing them."""
-    if value not in choices:
-        raise ValueError(f"Invalid {name}: {value!r} (expected one of {', '.join(map(repr, choices))})")
-    return value
-
-
-def lookup(table: dict, key, what: str):
-    """``table[key]``, or ``ValueError: Unknown <what> 'key'. Valid <what>s are: ...``."""
-    if key not in table:
-        raise ValueError(f"Unknown {what} {key!r}. Valid {what}s are: {', '.join(table)}")
-    return table[key]
+# -- argument checks (shared with the rest of bprop: bprop._validation) --------------
 
 
 def check_lr(lr):

@@ -33,7 +33,8 @@ import math
 
 import numpy as np
 
-from .schedules import Constant, Schedule, as_schedule, check_real, lookup
+from .._validation import check_real, lookup
+from .schedules import Constant, Schedule, as_schedule
 from .schedules import from_config as schedule_from_config
 
 __all__ = [
