@@ -258,6 +258,35 @@ def _class_sample_weights(class_weight, labels: np.ndarray, n_classes: int) -> n
     return per_class[labels]
 
 
+def _sample_weights(X, Y, loss, sample_weight, class_weight) -> np.ndarray | None:
+    """Per-sample weights from ``sample_weight`` times the classes' ``class_weight`` (None: unweighted)."""
+    weights = None
+    if sample_weight is not None:
+        weights = check_array(sample_weight, name="sample_weight", dtype=np.float64, ndim=1)
+        check_same_length(X, weights)
+        if np.any(weights < 0) or weights.sum() <= 0:
+            raise ValueError("sample_weight must be non-negative with a positive sum")
+    if class_weight is not None:
+        if _task(loss) != "classification":
+            raise ValueError(f"class_weight needs a classification loss (CrossEntropy), got {type(loss).__name__}")
+        cw = _class_sample_weights(class_weight, np.argmax(Y, axis=1), Y.shape[1])
+        weights = cw if weights is None else weights * cw
+    return weights
+
+
+def _validation_set(net, loss, X, Y, weights, validation_data, split):
+    """``(X, Y, weights, X_val, Y_val)``: ``validation_data`` prepared, or ``split = (train, val)`` indices applied."""
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        X_val, Y_val, _ = net.prepare(validation_data[0], validation_data[1], loss)
+        return X, Y, weights, X_val, Y_val
+    if split is None:
+        return X, Y, weights, None, None
+    train, val = split
+    return X[train], Y[train], None if weights is None else weights[train], X[val], Y[val]
+
+
 def _batches(n: int, batch_size: int, merge_singleton: bool) -> list[tuple[int, int]]:
     bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
     if merge_singleton and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
@@ -434,31 +463,12 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
 
     X, Y, loss = net.prepare(X, y, loss)
-    task = _task(loss)
-    weights = None
-    if sample_weight is not None:
-        weights = check_array(sample_weight, name="sample_weight", dtype=np.float64, ndim=1)
-        check_same_length(X, weights)
-        if np.any(weights < 0) or weights.sum() <= 0:
-            raise ValueError("sample_weight must be non-negative with a positive sum")
-    if class_weight is not None:
-        if task != "classification":
-            raise ValueError(f"class_weight needs a classification loss (CrossEntropy), got {type(loss).__name__}")
-        cw = _class_sample_weights(class_weight, np.argmax(Y, axis=1), Y.shape[1])
-        weights = cw if weights is None else weights * cw
-
+    weights = _sample_weights(X, Y, loss, sample_weight, class_weight)
     split = None
-    X_val = Y_val = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        X_val, Y_val, _ = net.prepare(validation_data[0], validation_data[1], loss)
-    elif validation_split > 0:
-        split = _stratified_split(len(X), validation_split, _labels_of(Y, task)
-                                  if task == "classification" else None, net.rng)
-        X_val, Y_val = X[split[1]], Y[split[1]]
-        X, Y = X[split[0]], Y[split[0]]
-        weights = None if weights is None else weights[split[0]]
+    if validation_data is None and validation_split > 0:
+        labels = np.argmax(Y, axis=1) if _task(loss) == "classification" else None
+        split = _stratified_split(len(X), validation_split, labels, net.rng)
+    X, Y, weights, X_val, Y_val = _validation_set(net, loss, X, Y, weights, validation_data, split)
 
     settings = {"batch_size": batch_size, "shuffle": bool(shuffle), "validation_split": validation_split,
                 "clip_norm": clip_norm, "clip_value": clip_value}
@@ -689,24 +699,14 @@ def resume(path, X, y, *, epochs: int | None = None, validation_data=None, sampl
     target = meta["epochs"] if epochs is None else check_positive_int(epochs, "epochs", minimum=0)
 
     X, Y, loss = net.prepare(X, y, loss)
-    weights = None
-    if sample_weight is not None:
-        weights = check_array(sample_weight, name="sample_weight", dtype=np.float64, ndim=1)
-    if class_weight is not None:
-        cw = _class_sample_weights(class_weight, np.argmax(Y, axis=1), Y.shape[1])
-        weights = cw if weights is None else weights * cw
+    weights = _sample_weights(X, Y, loss, sample_weight, class_weight)
     split = None
-    X_val = Y_val = None
-    if validation_data is not None:
-        X_val, Y_val, _ = net.prepare(validation_data[0], validation_data[1], loss)
-    elif "split/train" in arrays:
+    if validation_data is None and "split/train" in arrays:
         split = (arrays["split/train"], arrays["split/val"])
         if split[0].max(initial=-1) >= len(X) or split[1].max(initial=-1) >= len(X):
             raise ValueError(f"the checkpoint's validation split does not fit X with {len(X)} rows: "
                              "pass the same data as the original fit")
-        X_val, Y_val = X[split[1]], Y[split[1]]
-        X, Y = X[split[0]], Y[split[0]]
-        weights = None if weights is None else weights[split[0]]
+    X, Y, weights, X_val, Y_val = _validation_set(net, loss, X, Y, weights, validation_data, split)
     best = {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/")} or None
     history = History.from_dict(meta["history"])
     history.stop_reason = ""
