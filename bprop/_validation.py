@@ -1,13 +1,15 @@
 """Input checks shared by the public API: clear errors that name the argument.
 
-Each check converts once and validates once; hot loops call the unchecked
-internals afterwards.
+Arrays are checked by :func:`check_array` and :func:`check_X`; every other argument
+by :func:`check` against a declared constraint (:class:`Interval`, :class:`Options`,
+:class:`Items`, a type or ``None``). Each check converts once and validates once; hot
+loops call the unchecked internals afterwards.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -76,68 +78,274 @@ def check_same_length(X: np.ndarray, Y: np.ndarray) -> None:
         raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(Y)}")
 
 
-def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+# -- the vocabulary of argument checks ---------------------------------------------------
+#
+# A constraint says which values an argument accepts; ``check(value, name, constraint)``
+# applies it. One rule for every check in bprop:
+#
+# * a value of the wrong type (a string for a rate, 2.5 for a count) is a ``TypeError``:
+#   ``lr must be a real number, got str 'fast'``;
+# * a value of the right type that is out of range or not an option is a ``ValueError``:
+#   ``Invalid learning rate: -0.1 (expected lr > 0)``, ``Invalid mode: 'maximum' (expected
+#   one of 'min', 'max')``, ``Unknown schedule 'linear'. Valid schedules are: constant, ...``.
+#
+# A table of them, ``{"lr": Interval(Real, 0, None, closed="neither"), ...}``, declares a
+# function's or an estimator's arguments (scikit-learn's ``_parameter_constraints``) and
+# :func:`check_params` checks them all.
+
+#: How PyTorch-style messages spell an argument out (``Invalid learning rate: ...``);
+#: other arguments are called by their names.
+LABELS = {"lr": "learning rate", "learning_rate": "learning rate"}
 
 
-def check_number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
-    """Check ``low <(=) value <(=) high`` and return it as a float (see :func:`check_real`).
+class Constraint:
+    """One kind of accepted value. Subclasses say which type it takes, which values of
+    that type, and how to describe both in an error."""
 
-    Unlike :func:`check_real`, a value that is not a number is a ``ValueError`` too.
+    def accepts_type(self, value) -> bool:
+        raise NotImplementedError
+
+    def contains(self, value) -> bool:
+        """Whether ``value`` (of an accepted type) is allowed."""
+        return True
+
+    def describe(self) -> str:
+        """The accepted type, for a ``TypeError``: ``"a real number"``."""
+        raise NotImplementedError
+
+    def invalid(self, value, name: str, label: str) -> ValueError:
+        """The ``ValueError`` for a ``value`` of the right type that :meth:`contains` refuses."""
+        raise NotImplementedError
+
+    def convert(self, value):
+        """The value :func:`check` returns (``float``/``int`` for an :class:`Interval`)."""
+        return value
+
+
+class Interval(Constraint):
+    r"""Finite numbers of ``type`` between ``left`` and ``right``.
+
+    ``Interval(Real, 0, None, closed="neither")`` is :math:`(0, \infty)`,
+    ``Interval(Integral, 1, None, closed="left")`` the integers ``>= 1``,
+    ``Interval(Real, 0, 1, closed="left")`` is :math:`[0, 1)`. A bound of ``None``
+    is open (unbounded); ``closed`` says which given bounds belong to the interval:
+    ``"both"`` (default), ``"left"``, ``"right"`` or ``"neither"``. ``bool`` is never a
+    number here, and NaN and ±inf are out of every interval.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return check_real(value, name, name,
-                      gt=low if low_open else None, ge=None if low_open else low,
-                      lt=high if high_open else None, le=None if high_open else high)
+
+    def __init__(self, type, left, right, *, closed="both"):
+        if type not in (Real, Integral):
+            raise TypeError(f"Interval type must be numbers.Real or numbers.Integral, got {type!r}")
+        if closed not in ("both", "left", "right", "neither"):
+            raise ValueError(f"Invalid closed: {closed!r} (expected one of 'both', 'left', 'right', 'neither')")
+        self.type, self.left, self.right, self.closed = type, left, right, closed
+
+    def accepts_type(self, value):
+        return not isinstance(value, bool) and isinstance(value, self.type)
+
+    def contains(self, value):
+        v = float(value)
+        left_closed = self.closed in ("both", "left")
+        right_closed = self.closed in ("both", "right")
+        return (math.isfinite(v)
+                and (self.left is None or v > self.left or (left_closed and v == self.left))
+                and (self.right is None or v < self.right or (right_closed and v == self.right)))
+
+    def describe(self):
+        return "an integer" if self.type is Integral else "a real number"
+
+    def expectation(self, name: str) -> str:
+        """``"lr > 0"``, ``"0 <= momentum < 1"``, ``"an integer step_size >= 1"``: the condition."""
+        lo_op = "<=" if self.closed in ("both", "left") else "<"
+        hi_op = "<=" if self.closed in ("both", "right") else "<"
+        if self.left is None and self.right is None:
+            text = f"finite {name}"
+        elif self.right is None:  # one-sided: the name first, as PyTorch's messages read
+            text = f"{name} {'>=' if lo_op == '<=' else '>'} {self.left}"
+        elif self.left is None:
+            text = f"{name} {hi_op} {self.right}"
+        else:
+            text = f"{self.left} {lo_op} {name} {hi_op} {self.right}"
+        return f"an integer {text}" if self.type is Integral else text
+
+    def invalid(self, value, name, label):
+        return ValueError(f"Invalid {label}: {value} (expected {self.expectation(name)})")
+
+    def convert(self, value):
+        return int(value) if self.type is Integral else float(value)
 
 
-def _expectation(name, gt, ge, lt, le):
-    """``"lr > 0"``, ``"0 <= momentum < 1"``, ...: the condition a value failed."""
-    hi = f" < {lt}" if lt is not None else f" <= {le}" if le is not None else ""
-    if not hi:  # one-sided: the name first, as PyTorch's messages read
-        return f"{name} > {gt}" if gt is not None else f"{name} >= {ge}" if ge is not None else f"finite {name}"
-    lo = f"{gt} < " if gt is not None else f"{ge} <= " if ge is not None else ""
-    return f"{lo}{name}{hi}"
+class Options(Constraint):
+    """One of the values ``options`` (in the order given), optionally only of ``type``.
+
+    ``Options(("min", "max"), type=str)``: ``Invalid mode: 'maximum' (expected one of
+    'min', 'max')``. With ``kind`` the options are a registry of names and the error reads
+    ``Unknown schedule 'linear'. Valid schedules are: constant, step, ...`` (see
+    :func:`unknown_name`). A value of another ``type`` is a ``TypeError``; without
+    ``type`` every value is compared with the options.
+    """
+
+    def __init__(self, options, *, type=None, kind=None):
+        self.options = tuple(options)
+        self.type, self.kind = type, kind
+
+    def accepts_type(self, value):
+        return self.type is None or isinstance(value, self.type)
+
+    def contains(self, value):
+        try:
+            return value in self.options
+        except TypeError:  # an unhashable value compared with dict keys
+            return False
+
+    def describe(self):
+        return f"a {self.type.__name__}" if self.type is not None else f"one of {self._listed()}"
+
+    def _listed(self):
+        return ", ".join(map(repr, self.options))
+
+    def invalid(self, value, name, label):
+        if self.kind is not None:
+            return unknown_name(self.kind, value, self.options)
+        return ValueError(f"Invalid {label}: {value!r} (expected one of {self._listed()})")
 
 
-def check_real(value, name, label, *, gt=None, ge=None, lt=None, le=None):
-    """Return ``float(value)`` or raise a PyTorch-style error.
+class InstanceOf(Constraint):
+    """Any instance of ``type`` (``bool``, ``str``, ``dict``, a class such as ``Schedule``).
+
+    A plain type written in a constraint list means this: ``[None, str, dict]``.
+    """
+
+    def __init__(self, type):
+        self.type = type
+
+    def accepts_type(self, value):
+        return isinstance(value, self.type)
+
+    def describe(self):
+        name = self.type.__name__
+        return f"an {name}" if name[0].lower() in "aeiou" else f"a {name}"
+
+
+class _IsNone(Constraint):
+    """The value ``None`` (written ``None`` in a constraint list)."""
+
+    def accepts_type(self, value):
+        return value is None
+
+    def describe(self):
+        return "None"
+
+
+class Items(Constraint):
+    """A list or tuple (or 1-D array) whose every item meets ``item``.
+
+    ``Items(Interval(Integral, 1, None))``: ``(128, 64)``. An item's error names it by
+    position: ``Invalid hidden_layer_sizes[1]: 0 (expected an integer
+    hidden_layer_sizes[1] >= 1)``.
+    """
+
+    def __init__(self, item):
+        self.item = as_constraint(item)
+
+    def accepts_type(self, value):
+        return (isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1)) \
+            and all(self.item.accepts_type(v) for v in value)
+
+    def contains(self, value):
+        return all(self.item.contains(v) for v in value)
+
+    def describe(self):
+        return f"a list or tuple of which each item is {self.item.describe()}"
+
+    def invalid(self, value, name, label):
+        i = next(i for i, v in enumerate(value) if not self.item.contains(v))
+        return self.item.invalid(value[i], f"{name}[{i}]", f"{label}[{i}]")
+
+    def convert(self, value):
+        return [self.item.convert(v) for v in value]
+
+
+def as_constraint(c) -> Constraint:
+    """A :class:`Constraint` as is; ``None`` → the value None; a type → :class:`InstanceOf`."""
+    if isinstance(c, Constraint):
+        return c
+    if c is None:
+        return _IsNone()
+    if isinstance(c, type):
+        return InstanceOf(c)
+    raise TypeError(f"a constraint must be a Constraint, a type or None, got {c!r}")
+
+
+def check(value, name: str, constraints, *, label: str | None = None):
+    """Check ``value`` of argument ``name`` against one constraint or a list of them (any
+    may match) and return it (a float or int for an :class:`Interval`).
+
+    Raises ``TypeError`` when no constraint takes the value's type, else ``ValueError``
+    from the first constraint that takes its type. ``label`` spells the argument out in a
+    range error (default ``LABELS.get(name, name)``).
+
+    >>> check(3e-4, "lr", Interval(Real, 0, None, closed="neither"))
+    0.0003
+    >>> check(-0.1, "lr", Interval(Real, 0, None, closed="neither"))
+    Traceback (most recent call last):
+    ValueError: Invalid learning rate: -0.1 (expected lr > 0)
+    """
+    cs = [as_constraint(c) for c in (constraints if isinstance(constraints, list) else [constraints])]
+    typed = [c for c in cs if c.accepts_type(value)]
+    if not typed:
+        raise TypeError(f"{name} must be {' or '.join(c.describe() for c in cs)}, "
+                        f"got {type(value).__name__} {value!r}")
+    for c in typed:
+        if c.contains(value):
+            return c.convert(value)
+    raise typed[0].invalid(value, name, LABELS.get(name, name) if label is None else label)
+
+
+def check_params(params: dict, constraints: dict) -> dict:
+    """:func:`check` every entry of ``params`` against its entry in the table ``constraints``
+    (``{name: constraint or [constraints]}``, which must declare each of them) and return
+    the checked values in the order of ``params``."""
+    return {name: check(value, name, constraints[name]) for name, value in params.items()}
+
+
+# -- the older helpers, each one constraint of the vocabulary --------------------------------
+
+
+def _closed(left_closed: bool, right_closed: bool) -> str:
+    return {(True, True): "both", (True, False): "left", (False, True): "right"}.get(
+        (left_closed, right_closed), "neither")
+
+
+def check_real(value, name, label, *, gt=None, ge=None, lt=None, le=None) -> float:
+    """``check(value, name, Interval(Real, ...), label=label)`` with the bounds as keywords.
 
     ``check_real(-0.1, "lr", "learning rate", gt=0)`` raises
     ``ValueError: Invalid learning rate: -0.1 (expected lr > 0)``.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    ok = (
-        math.isfinite(v)
-        and (gt is None or v > gt)
-        and (ge is None or v >= ge)
-        and (lt is None or v < lt)
-        and (le is None or v <= le)
-    )
-    if not ok:
-        raise ValueError(f"Invalid {label}: {value} (expected {_expectation(name, gt, ge, lt, le)})")
-    return v
+    interval = Interval(Real, gt if gt is not None else ge, lt if lt is not None else le,
+                        closed=_closed(gt is None, lt is None))
+    return check(value, name, interval, label=label)
 
 
-def check_int(value, name, *, ge=0):
-    """Return ``int(value)`` for an integer ``>= ge`` or raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < ge:
-        raise ValueError(f"Invalid {name}: {value} (expected an integer {name} >= {ge})")
-    return int(value)
+def check_number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """``low <(=) value <(=) high`` as a float: :func:`check_real` with ``name`` as the label."""
+    return check(value, name, Interval(Real, low, high, closed=_closed(not low_open, not high_open)))
+
+
+def check_int(value, name, *, ge=0) -> int:
+    """An integer ``>= ge``: ``check(value, name, Interval(Integral, ge, None, closed="left"))``."""
+    return check(value, name, Interval(Integral, ge, None, closed="left"))
+
+
+def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
+    """An integer ``>= minimum`` (:func:`check_int` with another default)."""
+    return check_int(value, name, ge=minimum)
 
 
 def check_choice(value, name, choices):
-    """Return ``value`` if it is one of ``choices``, else raise listing them."""
-    if value not in choices:
-        raise ValueError(f"Invalid {name}: {value!r} (expected one of {', '.join(map(repr, choices))})")
-    return value
+    """``value`` if it is one of ``choices``: ``check(value, name, Options(choices))``."""
+    return check(value, name, Options(choices))
 
 
 def unknown_name(kind: str, name, valid) -> ValueError:
@@ -148,6 +356,4 @@ def unknown_name(kind: str, name, valid) -> ValueError:
 
 def lookup(table: dict, key, what: str):
     """``table[key]``, or the :func:`unknown_name` error listing the table's keys."""
-    if key not in table:
-        raise unknown_name(what, key, table)
-    return table[key]
+    return table[check(key, what, Options(table, kind=what))]

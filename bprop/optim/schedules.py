@@ -26,9 +26,11 @@ recursively, bprop in closed form).
 from __future__ import annotations
 
 import math
-import numbers
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Callable
 
-from .._validation import check_choice, check_int, check_real, lookup
+from .._validation import Interval, Options, check, check_params, lookup
 
 __all__ = [
     "Schedule",
@@ -44,12 +46,18 @@ __all__ = [
 ]
 
 
-# -- argument checks (shared with the rest of bprop: bprop._validation) --------------
+# -- argument checks (the vocabulary of bprop._validation) ----------------------------
+
+#: η > 0: the learning-rate constraint of every optimiser and schedule.
+LR = Interval(Real, 0, None, closed="neither")
+_STEPS = Interval(Integral, 1, None, closed="left")      # a length in updates, ≥ 1
+_DECAY = Interval(Real, 0, 1, closed="right")            # a decay factor 0 < γ ≤ 1
+_COUNT = Interval(Integral, 0, None, closed="left")      # epochs, ≥ 0
 
 
 def check_lr(lr):
-    """The learning-rate check every optimiser and schedule uses."""
-    return check_real(lr, "lr", "learning rate", gt=0)
+    """The learning-rate check every optimiser and schedule uses: ``lr > 0``."""
+    return check(lr, "lr", LR)
 
 
 # -- schedules ----------------------------------------------------------------------
@@ -93,8 +101,10 @@ class Constant(Schedule):
         The learning rate η > 0.
     """
 
+    _parameter_constraints = {"lr": LR}
+
     def __init__(self, lr):
-        self.lr = check_lr(lr)
+        (self.lr,) = check_params({"lr": lr}, self._parameter_constraints).values()
 
     def __call__(self, step):
         return self.lr
@@ -120,10 +130,11 @@ class StepDecay(Schedule):
         Decay factor, 0 < γ ≤ 1.
     """
 
+    _parameter_constraints = {"lr": LR, "step_size": _STEPS, "gamma": _DECAY}
+
     def __init__(self, lr, step_size, gamma=0.1):
-        self.lr = check_lr(lr)
-        self.step_size = check_int(step_size, "step_size", ge=1)
-        self.gamma = check_real(gamma, "gamma", "gamma", gt=0, le=1)
+        self.lr, self.step_size, self.gamma = check_params(
+            {"lr": lr, "step_size": step_size, "gamma": gamma}, self._parameter_constraints).values()
 
     def __call__(self, step):
         return self.lr * self.gamma ** (step // self.step_size)
@@ -147,9 +158,10 @@ class ExponentialDecay(Schedule):
         Decay factor per update, 0 < γ ≤ 1 (e.g. 0.999).
     """
 
+    _parameter_constraints = {"lr": LR, "gamma": _DECAY}
+
     def __init__(self, lr, gamma):
-        self.lr = check_lr(lr)
-        self.gamma = check_real(gamma, "gamma", "gamma", gt=0, le=1)
+        self.lr, self.gamma = check_params({"lr": lr, "gamma": gamma}, self._parameter_constraints).values()
 
     def __call__(self, step):
         return self.lr * self.gamma**step
@@ -181,10 +193,12 @@ class CosineDecay(Schedule):
         Final rate, 0 ≤ η_min ≤ η.
     """
 
+    _parameter_constraints = {"lr": LR, "total_steps": _STEPS, "min_lr": Interval(Real, 0, None, closed="left")}
+
     def __init__(self, lr, total_steps, min_lr=0.0):
-        self.lr = check_lr(lr)
-        self.total_steps = check_int(total_steps, "total_steps", ge=1)
-        self.min_lr = check_real(min_lr, "min_lr", "min_lr", ge=0, le=self.lr)
+        self.lr, self.total_steps, self.min_lr = check_params(
+            {"lr": lr, "total_steps": total_steps, "min_lr": min_lr}, self._parameter_constraints).values()
+        check(self.min_lr, "min_lr", Interval(Real, 0, self.lr))   # the bound η_min ≤ η depends on lr
 
     def __call__(self, step):
         t = min(step, self.total_steps)
@@ -218,8 +232,12 @@ class LinearWarmup(Schedule):
         The rate (or schedule) to reach and follow.
     """
 
+    # a number for `after` is checked as Constant's lr (by as_schedule)
+    _parameter_constraints = {"warmup_steps": _STEPS, "after": [Real, Schedule]}
+
     def __init__(self, warmup_steps, after):
-        self.warmup_steps = check_int(warmup_steps, "warmup_steps", ge=1)
+        self.warmup_steps, after = check_params({"warmup_steps": warmup_steps, "after": after},
+                                                self._parameter_constraints).values()
         self.after = as_schedule(after)
 
     def __call__(self, step):
@@ -283,16 +301,24 @@ class ReduceOnPlateau(Schedule):
 
     _EPS = 1e-8  # PyTorch's minimal decay
 
+    _parameter_constraints = {
+        "lr": LR,
+        "factor": Interval(Real, 0, 1, closed="neither"),
+        "patience": _COUNT,
+        "threshold": Interval(Real, 0, None, closed="left"),
+        "mode": Options(("min", "max"), type=str),
+        "min_lr": Interval(Real, 0, None, closed="left"),
+        "cooldown": _COUNT,
+        "threshold_mode": Options(("rel", "abs"), type=str),
+    }
+
     def __init__(self, lr, factor=0.1, patience=10, threshold=1e-4, mode="min", min_lr=0.0,
                  cooldown=0, threshold_mode="rel"):
-        self.initial_lr = check_lr(lr)
-        self.factor = check_real(factor, "factor", "factor", gt=0, lt=1)
-        self.patience = check_int(patience, "patience", ge=0)
-        self.threshold = check_real(threshold, "threshold", "threshold", ge=0)
-        self.mode = check_choice(mode, "mode", ("min", "max"))
-        self.min_lr = check_real(min_lr, "min_lr", "min_lr", ge=0)
-        self.cooldown = check_int(cooldown, "cooldown", ge=0)
-        self.threshold_mode = check_choice(threshold_mode, "threshold_mode", ("rel", "abs"))
+        (self.initial_lr, self.factor, self.patience, self.threshold, self.mode, self.min_lr, self.cooldown,
+         self.threshold_mode) = check_params(
+            {"lr": lr, "factor": factor, "patience": patience, "threshold": threshold, "mode": mode,
+             "min_lr": min_lr, "cooldown": cooldown, "threshold_mode": threshold_mode},
+            self._parameter_constraints).values()
         self.lr = self.initial_lr
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
@@ -352,25 +378,116 @@ class ReduceOnPlateau(Schedule):
 _CLASSES = {c.__name__: c for c in (Constant, StepDecay, ExponentialDecay, CosineDecay, LinearWarmup,
                                     ReduceOnPlateau)}
 
-#: Names accepted by :func:`get` (the CLI's ``--schedule``).
-NAMES = {"constant": Constant, "step": StepDecay, "exponential": ExponentialDecay, "cosine": CosineDecay,
-         "warmup": LinearWarmup, "plateau": ReduceOnPlateau}
-
-
 def as_schedule(lr) -> Schedule:
     """A :class:`Schedule` as is; a number as :class:`Constant` (checked: lr > 0)."""
     return lr if isinstance(lr, Schedule) else Constant(lr)
 
 
-def get(name, **kwargs) -> Schedule:
-    """Make a schedule by name: ``get("cosine", lr=1e-3, total_steps=1000)``.
+# -- the factory: one way to make a schedule from a name and options ----------------------
 
-    Names: ``constant, step, exponential, cosine, warmup, plateau``. A
-    :class:`Schedule` passes through unchanged.
+
+@dataclass(frozen=True)
+class Run:
+    """The common inputs a schedule's defaults are derived from.
+
+    ``lr`` is the base rate η, ``total_steps`` the updates of the whole run (None when
+    unknown), ``steps_per_epoch`` the updates of one epoch.
     """
-    if isinstance(name, Schedule):
-        return name
-    return lookup(NAMES, str(name).lower().replace("-", "_"), "schedule")(**kwargs)
+
+    lr: float | None
+    total_steps: int | None
+    steps_per_epoch: int = 1
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How :func:`get` makes the schedule of one name.
+
+    ``defaults`` maps an argument of ``cls`` to its default as a function of the
+    :class:`Run` (used only when the run gives what the function needs). ``lengths``
+    are the arguments counted in updates and ``per_update`` the factors applied once
+    per update: with ``per_epoch=True`` the options give them per epoch, and
+    :func:`get` converts a length ``E`` to ``E · steps_per_epoch`` updates and a factor
+    ``G`` to ``G^(1/steps_per_epoch)`` per update.
+    """
+
+    cls: type
+    defaults: dict[str, Callable[[Run], object]] = field(default_factory=dict)
+    lengths: tuple[str, ...] = ()
+    per_update: tuple[str, ...] = ()
+
+
+#: name → recipe: the names :func:`get` accepts (the CLI's ``--schedule``, the estimators'
+#: ``schedule=``). Every schedule but the warm-up starts at the run's ``lr``; the warm-up
+#: ramps up to ``after``, which is ``lr`` unless given.
+RECIPES = {
+    "constant": Recipe(Constant),
+    # ×0.1 after each third of the run
+    "step": Recipe(StepDecay, {"step_size": lambda r: max(r.total_steps // 3, 1)}, lengths=("step_size",)),
+    # ×0.01 over the whole run: γ = 0.01^(1/T)
+    "exponential": Recipe(ExponentialDecay, {"gamma": lambda r: 0.01 ** (1.0 / r.total_steps)},
+                          per_update=("gamma",)),
+    # to 0 at the end of the run
+    "cosine": Recipe(CosineDecay, {"total_steps": lambda r: r.total_steps}, lengths=("total_steps",)),
+    # 5 epochs or a tenth of the run, whichever is shorter
+    "warmup": Recipe(LinearWarmup, {"warmup_steps": lambda r: max(min(5 * r.steps_per_epoch, r.total_steps // 10), 1)},
+                     lengths=("warmup_steps",)),
+    "plateau": Recipe(ReduceOnPlateau),
+}
+#: The schedule names, each with its class.
+NAMES = {name: recipe.cls for name, recipe in RECIPES.items()}
+
+_SPEC = [str, dict, Schedule]
+
+
+def get(spec, *, lr=None, total_steps=None, steps_per_epoch=1, per_epoch=False, **options) -> Schedule:
+    r"""Make a schedule from a name and options: the one factory behind the CLI's
+    ``--schedule`` and the estimators' ``schedule=``.
+
+    ``spec`` is a name of :data:`RECIPES` (``constant, step, exponential, cosine, warmup,
+    plateau``; case and ``-``/``_`` do not matter), a dict ``{"name": ..., **options}``, or
+    a :class:`Schedule`, which passes through unchanged. ``options`` are the class's own
+    arguments (``step_size``, ``gamma``, ``min_lr``, ...); an argument not given takes, in
+    this order, the default the recipe derives from the run (``lr``, ``total_steps``,
+    ``steps_per_epoch``: see :data:`RECIPES`), then the class's default:
+
+    >>> get("cosine", lr=1e-3, total_steps=1000)
+    CosineDecay(lr=0.001, total_steps=1000, min_lr=0.0)
+    >>> round(get("exponential", lr=0.1, total_steps=200)(200), 12)    # ×0.01 over the run
+    0.001
+
+    For the warm-up, ``after`` (default ``lr``) may itself be a name or dict: it is made
+    for the ``total_steps - warmup_steps`` updates after the warm-up. With
+    ``per_epoch=True`` the options' lengths and per-update factors are given per epoch
+    (see :class:`Recipe`): ``get("step", lr=0.1, steps_per_epoch=50, per_epoch=True,
+    step_size=10, gamma=0.5)`` halves the rate every 500 updates.
+    """
+    spec = check(spec, "schedule", _SPEC)
+    if isinstance(spec, Schedule):
+        return spec
+    if isinstance(spec, dict):
+        options = {**spec, **options}
+        if "name" not in options:
+            raise ValueError(f"a schedule given as a dict needs a 'name' entry, such as "
+                             f"{{'name': 'step', 'step_size': 1000}}; got {spec!r}")
+        spec = check(options.pop("name"), "schedule name", str)
+    recipe = lookup(RECIPES, spec.lower().replace("-", "_"), "schedule")
+    spe = check(steps_per_epoch, "steps_per_epoch", _STEPS)
+    if per_epoch:
+        options = {k: v * spe if k in recipe.lengths else v ** (1.0 / spe) if k in recipe.per_update else v
+                   for k, v in options.items()}
+    run = Run(lr, None if total_steps is None else max(check(total_steps, "total_steps", _COUNT), 1), spe)
+    if run.total_steps is not None:   # every derived default needs the run's length
+        options = {**{name: default(run) for name, default in recipe.defaults.items()}, **options}
+    if recipe.cls is LinearWarmup:
+        after = lr if options.get("after") is None else options["after"]
+        if isinstance(after, (str, dict)):
+            rest = None if run.total_steps is None else max(run.total_steps - options["warmup_steps"], 1)
+            after = get(after, lr=lr, total_steps=rest, steps_per_epoch=spe, per_epoch=per_epoch)
+        options["after"] = after
+    elif lr is not None:
+        options.setdefault("lr", lr)
+    return recipe.cls(**options)
 
 
 def from_config(cfg: dict) -> Schedule:
