@@ -4,8 +4,11 @@ r"""Training speed of bprop against PyTorch and scikit-learn, measured side by s
 For every case the same synthetic data, layer sizes, batch size, optimiser
 (Adam, lr 1e-3) and thread count are given to
 
-* **bprop** — ``net.fit(X, y, loss=..., optimizer=bp.optim.Adam(1e-3), epochs=E,
-  batch_size=B, verbose=0)``: exactly what a user runs;
+* **bprop** — ``net.fit(X, y, loss=..., optimizer=bp.optim.Adam(1e-3, fused=True), epochs=E,
+  batch_size=B, verbose=0)`` on a ``Sequential(..., backend="numba")``: exactly what a
+  user runs with the compiled variants (``pip install bprop[fast]``);
+* **bprop, NumPy** — the same with the defaults (``backend="numpy"``, ``fused=False``):
+  the NumPy formulas as written in the layers, losses and transforms;
 * **PyTorch** — the usual loop (``randperm`` shuffle per epoch, slices,
   ``zero_grad / loss.backward() / step``) with ``Adam(fused=True)`` and with the
   default ``Adam``;
@@ -111,9 +114,17 @@ def make_data(case: Case, seed: int = 0):
 # ----------------------------------------------------------------------------- runners
 # A runner is built once per case; calling it trains one repetition (case.epochs epochs).
 
-def bprop_runner(case: Case, X, y):
+def fast_backend() -> str:
+    """``"numba"`` when numba is installed (the compiled variants), else ``"numpy"``."""
+    from bprop._jit import numba_available
+    return "numba" if numba_available() else "numpy"
+
+
+def bprop_runner(case: Case, X, y, backend: str | None = None):
+    """``backend="numba"``: compiled layers and losses and ``Adam(fused=True)``; ``"numpy"``: the defaults."""
     import bprop as bp
     from bprop.optim import Adam
+    backend = backend or fast_backend()
     layers = []
     for i, (a, b) in enumerate(zip(case.sizes[:-1], case.sizes[1:])):
         last = i == len(case.sizes) - 2
@@ -122,9 +133,9 @@ def bprop_runner(case: Case, X, y):
             if case.batchnorm:
                 layers.append(bp.BatchNorm(b))
             layers.append(bp.ReLU())
-    net = bp.Sequential(layers, seed=0, dtype=case.dtype)
+    net = bp.Sequential(layers, seed=0, dtype=case.dtype, backend=backend)
     loss = bp.MSE() if case.task == "regression" else bp.CrossEntropy()
-    opt = Adam(1e-3)
+    opt = Adam(1e-3, fused=backend == "numba")
 
     def run():
         net.fit(X, y, loss=loss, optimizer=opt, epochs=case.epochs, batch_size=case.batch, verbose=0)
@@ -140,7 +151,7 @@ def bprop_engine_runner(case: Case, X, y):
     from bprop.optim import Adam
     import bprop as bp
     Xc, Y, loss = net.prepare(X, y, bp.MSE() if case.task == "regression" else bp.CrossEntropy())
-    opt, params, grads, B = Adam(1e-3), net.params, net.grads, case.batch
+    opt, params, grads, B = Adam(1e-3, fused=net.backend == "numba"), net.params, net.grads, case.batch
 
     def run():
         for _ in range(case.epochs):
@@ -257,7 +268,8 @@ def time_case(case: Case, repeats: int, warmup: int, libs: set) -> dict:
     X, y = make_data(case)
     if case.task == "regression" and y.ndim == 1:
         y = y.reshape(-1, 1)
-    runners = {"bprop": bprop_runner(case, X, y), "bprop_engine": bprop_engine_runner(case, X, y)}
+    runners = {"bprop": bprop_runner(case, X, y), "bprop_numpy": bprop_runner(case, X, y, "numpy"),
+               "bprop_engine": bprop_engine_runner(case, X, y)}
     if "torch" in libs:
         runners["torch_fused"] = torch_runner(case, X, y, fused=True)
         runners["torch_default"] = torch_runner(case, X, y, fused=False)
@@ -284,6 +296,8 @@ def time_case(case: Case, repeats: int, warmup: int, libs: set) -> dict:
     # then take the median over repetitions: steadier than a ratio of two medians.
     paired = {k: median([t / tb for t, tb in zip(times[k], times["bprop"])]) for k in times if k != "bprop"}
     res["ratios"] = {k: paired[k] for k in ("torch_fused", "torch_default", "sklearn") if k in paired}
+    if "torch_fused" in times:          # the NumPy defaults against PyTorch fused, paired the same way
+        res["numpy_ratio_torch_fused"] = median([t / tb for t, tb in zip(times["torch_fused"], times["bprop_numpy"])])
     res["fraction_of_bound"] = paired["bound"]
     res["engine_fraction_of_bound"] = paired["bound"] / paired["bprop_engine"]
     return res
@@ -381,7 +395,7 @@ def memory_child(lib: str, quick: bool, threads: int) -> dict:
     case = [c for c in make_cases(quick) if c.name == "ref_b128"][0]
     X, y = make_data(case)
     runner = {"bprop": lambda: bprop_runner(case, X, y),
-              "bprop_numpy_kernels": lambda: bprop_runner(case, X, y),
+              "bprop_numpy": lambda: bprop_runner(case, X, y, "numpy"),
               "torch_fused": lambda: torch_runner(case, X, y, fused=True),
               "torch_default": lambda: torch_runner(case, X, y, fused=False),
               "sklearn": lambda: sklearn_runner(case, X, y)}[lib]()
@@ -393,7 +407,7 @@ def memory_child(lib: str, quick: bool, threads: int) -> dict:
 
 
 def measure_memory(quick: bool, threads: int, libs: set) -> dict:
-    names = ["bprop", "bprop_numpy_kernels"] + (["torch_fused", "torch_default"] if "torch" in libs else []) + \
+    names = ["bprop", "bprop_numpy"] + (["torch_fused", "torch_default"] if "torch" in libs else []) + \
         (["sklearn"] if "sklearn" in libs else [])
     res = {}
     for lib in names:
@@ -448,18 +462,21 @@ def markdown(report: dict) -> str:
     lines = ["# bprop training speed", "",
              f"{meta['date']} · {meta['machine']} · {meta['threads']} threads · numpy {meta['numpy']} · "
              f"torch {meta.get('torch', '—')} · scikit-learn {meta.get('sklearn', '—')} · "
-             f"bprop kernels: {meta['kernels']} · {meta['repeats']} interleaved repetitions, median"
+             f"{meta['kernels']} · {meta['repeats']} interleaved repetitions, median"
              + (" · **--quick: timings meaningless**" if meta["quick"] else ""), "",
              "## Training throughput (samples/s)", "",
-             "| case | bprop | PyTorch fused Adam | PyTorch Adam | scikit-learn | matmul bound "
-             "| bprop / PyTorch fused | bprop / PyTorch | bprop / scikit-learn | bprop / bound | step alone / bound |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| case | bprop | bprop NumPy | PyTorch fused Adam | PyTorch Adam | scikit-learn | matmul bound "
+             "| bprop / PyTorch fused | bprop NumPy / PyTorch fused | bprop / PyTorch | bprop / scikit-learn "
+             "| bprop / bound | step alone / bound |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["training"]:
         s, q, t = r["samples_per_s"], r["ratios"], TARGETS.get(r["case"], {})
         lines.append(
-            f"| {r['title']} | {_fmt_rate(s['bprop'])} | {_fmt_rate(s.get('torch_fused'))} | "
+            f"| {r['title']} | {_fmt_rate(s['bprop'])} | {_fmt_rate(s.get('bprop_numpy'))} | "
+            f"{_fmt_rate(s.get('torch_fused'))} | "
             f"{_fmt_rate(s.get('torch_default'))} | {_fmt_rate(s.get('sklearn'))} | {_fmt_rate(s['bound'])} | "
-            f"{_fmt_ratio(q.get('torch_fused'), t.get('torch_fused'))} | {_fmt_ratio(q.get('torch_default'))} | "
+            f"{_fmt_ratio(q.get('torch_fused'), t.get('torch_fused'))} | {_fmt_ratio(r.get('numpy_ratio_torch_fused'))} | "
+            f"{_fmt_ratio(q.get('torch_default'))} | "
             f"{_fmt_ratio(q.get('sklearn'), t.get('sklearn'))} | "
             f"{r['fraction_of_bound']:.0%}"
             + ("" if "bound" not in t else (" ✅" if r["fraction_of_bound"] >= t["bound"] else
@@ -523,8 +540,6 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     if args.memory_child:
-        if args.memory_child == "bprop_numpy_kernels":
-            os.environ["BPROP_KERNELS"] = "numpy"          # read when bprop is imported
         print(json.dumps(memory_child(args.memory_child, args.quick, args.threads)))
         return 0
 
@@ -549,10 +564,10 @@ def main(argv=None) -> int:
 
     import numpy as np
     import bprop
-    from bprop import kernels
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
             "python": platform.python_version(), "numpy": np.__version__, "bprop": bprop.__version__,
-            "kernels": kernels.backend_name(), "repeats": repeats, "warmup": args.warmup,
+            "kernels": f"bprop: backend={fast_backend()!r}, Adam fused={fast_backend() == 'numba'}; "
+                       "bprop NumPy: the defaults", "repeats": repeats, "warmup": args.warmup,
             "quick": args.quick, **thread_info}
     if "torch" in libs:
         import torch

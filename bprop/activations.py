@@ -7,11 +7,11 @@ sigmoid ``σ' = a(1 − a)``, tanh ``σ' = 1 − a²``.
 
 All are numerically stable: logits of ±1e4 give finite values without warnings.
 
-Fast path: while ``Sequential`` runs a training step with :mod:`bprop.kernels`
-enabled, a layer's ``_ws`` holds reused buffers and its forward and backward
-call the fused kernel of the same formula (one pass, no temporaries; numba or
-in-place NumPy) instead of the expression written here. The numbers are the
-same; the expressions below are the reference.
+The NumPy expression in each ``forward``/``backward`` is the code that runs
+(in training mode it writes into buffers the layer reuses from step to step).
+Where a one-pass loop is faster, it is written just below the layer as a
+function decorated with :func:`bprop._jit.compiled`, and runs instead only
+when the network was built with ``Sequential(..., backend="numba")``.
 """
 
 from __future__ import annotations
@@ -20,37 +20,43 @@ import math
 
 import numpy as np
 
-from . import kernels
+from ._jit import compiled
 from ._validation import check_number, unknown_name
 from .layers.base import Layer
 
 
-def stable_sigmoid(Z: np.ndarray) -> np.ndarray:
-    r""":math:`σ(z) = 1/(1+e^{-z})`, computed as :math:`e^{-|z|}` ratios so exp never overflows."""
+def sigmoid(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    r""":math:`σ(z) = 1/(1+e^{-z})`, computed from :math:`e^{-|z|}` so exp never overflows.
+
+    :math:`σ(z) = 1/(1 + e^{-|z|})` for z ≥ 0 and :math:`e^{-|z|}/(1 + e^{-|z|})` for z < 0.
+    """
+    if out is None:
+        out = np.empty_like(Z)
     e = np.exp(-np.abs(Z))
-    return np.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(Z.dtype, copy=False)
+    one = Z.dtype.type(1.0)
+    den = one + e
+    np.divide(one, den, out=out)
+    np.divide(e, den, out=out, where=Z < 0)
+    return out
 
 
-def stable_softmax(Z: np.ndarray) -> np.ndarray:
-    r"""Row-wise :math:`\mathrm{softmax}(z)_j = e^{z_j - \max z} / \sum_k e^{z_k - \max z}`."""
-    E = np.exp(Z - Z.max(axis=1, keepdims=True))
-    E /= E.sum(axis=1, keepdims=True)
-    return E
+def softmax(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    r"""Row-wise :math:`\mathrm{softmax}(z)_j = e^{z_j - \max z} / \sum_k e^{z_k - \max z}` (no overflow)."""
+    out = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 class Activation(Layer):
     """Base of the element-wise activations: no parameters, shape-preserving."""
 
-    #: Reused buffers while ``Sequential`` runs a fast training step, else None.
-    _ws = None
-
     def __init__(self):
         super().__init__()
-        self._cache: np.ndarray | None = None
+        self._cache = None
 
-    def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
-        """A reused work array shaped like ``like`` (fast path only)."""
-        return self._ws.get(name, like.shape, like.dtype)
+    def _numba(self) -> bool:
+        return self.backend == "numba"
 
 
 class Identity(Activation):
@@ -66,52 +72,98 @@ class Identity(Activation):
 class Sigmoid(Activation):
     r"""Logistic :math:`σ(z) = 1/(1 + e^{-z})`, :math:`σ'(z) = σ(z)(1 − σ(z))`."""
 
-    def forward(self, A, training=False):
-        if self._ws is not None:
-            self._cache = out = kernels.backend().sigmoid_forward(A, self._buffer("A", A))
-            return out
-        self._cache = out = stable_sigmoid(A)
-        return out
+    def forward(self, Z, training=False):
+        A = self._output("A", Z.shape, Z.dtype, training)
+        self._cache = A
+        if self._numba():
+            return _sigmoid_loop(Z, A)
+        return sigmoid(Z, out=A)
 
     def backward(self, dOut, need_input_grad=True):
         a = self._cache
-        if self._ws is not None:
-            return kernels.backend().sigmoid_backward(dOut, a, self._buffer("dZ", a))
-        return dOut * a * (1.0 - a)
+        dZ = self._buffer("dZ", a.shape, a.dtype)
+        if self._numba():
+            return _sigmoid_backward_loop(dOut, a, dZ)
+        np.multiply(dOut, a, out=dZ)                 # δ = ∂C/∂A ⊙ a ⊙ (1 − a)
+        dZ *= 1.0 - a
+        return dZ
+
+
+@compiled
+def _sigmoid_loop(Z, out):
+    zero, one = Z.dtype.type(0.0), Z.dtype.type(1.0)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            z = Z[i, j]
+            e = np.exp(-abs(z))
+            out[i, j] = e / (one + e) if z < zero else one / (one + e)
+    return out
+
+
+@compiled
+def _sigmoid_backward_loop(dA, A, out):
+    one = A.dtype.type(1.0)
+    n, k = A.shape
+    for i in range(n):
+        for j in range(k):
+            a = A[i, j]
+            out[i, j] = dA[i, j] * a * (one - a)
+    return out
 
 
 class Tanh(Activation):
     r""":math:`σ(z) = \tanh z`, :math:`σ'(z) = 1 − \tanh^2 z`."""
 
-    def forward(self, A, training=False):
-        if self._ws is not None:
-            self._cache = out = np.tanh(A, out=self._buffer("A", A))
-            return out
-        self._cache = out = np.tanh(A)
-        return out
+    def forward(self, Z, training=False):
+        self._cache = A = np.tanh(Z, out=self._output("A", Z.shape, Z.dtype, training))
+        return A
 
     def backward(self, dOut, need_input_grad=True):
         a = self._cache
-        if self._ws is not None:
-            return kernels.backend().tanh_backward(dOut, a, self._buffer("dZ", a))
-        return dOut * (1.0 - a * a)
+        dZ = self._buffer("dZ", a.shape, a.dtype)
+        if self._numba():
+            return _tanh_backward_loop(dOut, a, dZ)
+        np.multiply(a, a, out=dZ)                    # δ = ∂C/∂A ⊙ (1 − a²)
+        np.subtract(1.0, dZ, out=dZ)
+        dZ *= dOut
+        return dZ
+
+
+@compiled
+def _tanh_backward_loop(dA, A, out):
+    one = A.dtype.type(1.0)
+    n, k = A.shape
+    for i in range(n):
+        for j in range(k):
+            a = A[i, j]
+            out[i, j] = dA[i, j] * (one - a * a)
+    return out
 
 
 class ReLU(Activation):
     r""":math:`σ(z) = \max(0, z)`, :math:`σ'(z) = [z > 0]` (0 at z = 0, as PyTorch)."""
 
-    def forward(self, A, training=False):
-        if self._ws is not None:
-            self._cache = out = kernels.backend().relu_forward(A, self._buffer("A", A))
-            return out
-        self._cache = out = np.maximum(A, 0)
-        return out
+    def forward(self, Z, training=False):
+        self._cache = A = np.maximum(Z, 0, out=self._output("A", Z.shape, Z.dtype, training))
+        return A
 
     def backward(self, dOut, need_input_grad=True):
-        if self._ws is not None:
-            a = self._cache
-            return kernels.backend().relu_backward(dOut, a, self._buffer("dZ", a))
-        return dOut * (self._cache > 0)
+        a = self._cache                              # a > 0 exactly where z > 0
+        dZ = self._buffer("dZ", a.shape, a.dtype)
+        if self._numba():
+            return _relu_backward_loop(dOut, a, dZ)
+        return np.multiply(dOut, a > 0, out=dZ)      # δ = ∂C/∂A ⊙ [z > 0]
+
+
+@compiled
+def _relu_backward_loop(dA, A, out):
+    zero, one = A.dtype.type(0.0), A.dtype.type(1.0)
+    n, k = A.shape
+    for i in range(n):
+        for j in range(k):
+            out[i, j] = dA[i, j] * (one if A[i, j] > zero else zero)
+    return out
 
 
 class LeakyReLU(Activation):
@@ -121,21 +173,51 @@ class LeakyReLU(Activation):
         super().__init__()
         self.slope = check_number(slope, "slope", low=0.0)
 
-    def forward(self, A, training=False):
-        self._cache = A
-        if self._ws is not None:
-            return kernels.backend().leaky_relu_forward(A, A.dtype.type(self.slope), self._buffer("A", A))
-        return np.where(A > 0, A, A * A.dtype.type(self.slope))
+    def forward(self, Z, training=False):
+        self._cache = Z
+        A = self._output("A", Z.shape, Z.dtype, training)
+        slope = Z.dtype.type(self.slope)
+        if self._numba():
+            return _leaky_relu_loop(Z, slope, A)
+        np.multiply(Z, slope, out=A)                 # s z ...
+        np.copyto(A, Z, where=Z > 0)                 # ... or z where z > 0
+        return A
 
     def backward(self, dOut, need_input_grad=True):
-        if self._ws is not None:
-            Z = self._cache
-            return kernels.backend().leaky_relu_backward(dOut, Z, dOut.dtype.type(self.slope),
-                                                         self._buffer("dZ", Z))
-        return np.where(self._cache > 0, dOut, dOut * dOut.dtype.type(self.slope))
+        Z = self._cache
+        dZ = self._buffer("dZ", Z.shape, Z.dtype)
+        slope = Z.dtype.type(self.slope)
+        if self._numba():
+            return _leaky_relu_backward_loop(dOut, Z, slope, dZ)
+        pos = Z > 0
+        np.multiply(dOut, slope, out=dZ)             # δ = s ∂C/∂A ...
+        np.copyto(dZ, dOut, where=pos)               # ... or ∂C/∂A where z > 0
+        return dZ
 
     def get_config(self):
         return {"type": "LeakyReLU", "slope": self.slope}
+
+
+@compiled
+def _leaky_relu_loop(Z, slope, out):
+    zero = Z.dtype.type(0.0)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            z = Z[i, j]
+            out[i, j] = z if z > zero else z * slope
+    return out
+
+
+@compiled
+def _leaky_relu_backward_loop(dA, Z, slope, out):
+    zero = Z.dtype.type(0.0)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            d = dA[i, j]
+            out[i, j] = d if Z[i, j] > zero else d * slope
+    return out
 
 
 class ELU(Activation):
@@ -145,25 +227,54 @@ class ELU(Activation):
         super().__init__()
         self.alpha = check_number(alpha, "alpha", low=0.0)
 
-    def forward(self, A, training=False):
-        if self._ws is not None:
-            out = kernels.backend().elu_forward(A, A.dtype.type(self.alpha), self._buffer("A", A))
-            self._cache = (A, out)
-            return out
-        neg = self.alpha * np.expm1(np.minimum(A, 0))
-        out = np.where(A > 0, A, neg).astype(A.dtype, copy=False)
-        self._cache = (A, out)
-        return out
+    def forward(self, Z, training=False):
+        A = self._output("A", Z.shape, Z.dtype, training)
+        self._cache = (Z, A)
+        alpha = Z.dtype.type(self.alpha)
+        if self._numba():
+            return _elu_loop(Z, alpha, A)
+        np.minimum(Z, 0, out=A)                      # α(e^min(z,0) − 1) ...
+        np.expm1(A, out=A)
+        A *= alpha
+        np.copyto(A, Z, where=Z > 0)                 # ... or z where z > 0
+        return A
 
     def backward(self, dOut, need_input_grad=True):
-        Z, out = self._cache
-        if self._ws is not None:
-            return kernels.backend().elu_backward(dOut, Z, out, out.dtype.type(self.alpha),
-                                                  self._buffer("dZ", Z))
-        return np.where(Z > 0, dOut, dOut * (out + self.alpha))
+        Z, a = self._cache
+        dZ = self._buffer("dZ", Z.shape, Z.dtype)
+        alpha = Z.dtype.type(self.alpha)
+        if self._numba():
+            return _elu_backward_loop(dOut, Z, a, alpha, dZ)
+        pos = Z > 0
+        np.add(a, alpha, out=dZ)                     # δ = ∂C/∂A ⊙ (a + α) ...
+        np.multiply(dZ, dOut, out=dZ, where=~pos)
+        np.copyto(dZ, dOut, where=pos)               # ... or ∂C/∂A where z > 0
+        return dZ
 
     def get_config(self):
         return {"type": "ELU", "alpha": self.alpha}
+
+
+@compiled
+def _elu_loop(Z, alpha, out):
+    zero = Z.dtype.type(0.0)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            z = Z[i, j]
+            out[i, j] = z if z > zero else alpha * np.expm1(min(z, zero))
+    return out
+
+
+@compiled
+def _elu_backward_loop(dA, Z, A, alpha, out):
+    zero = Z.dtype.type(0.0)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            d = dA[i, j]
+            out[i, j] = d if Z[i, j] > zero else d * (A[i, j] + alpha)
+    return out
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -228,18 +339,52 @@ class Softmax(Activation):
     it out — that loss takes logits and applies softmax itself (fused, stable).
     """
 
-    def forward(self, A, training=False):
-        if self._ws is not None:
-            self._cache = out = kernels.backend().softmax_forward(A, self._buffer("A", A))
-            return out
-        self._cache = out = stable_softmax(A)
-        return out
+    def forward(self, Z, training=False):
+        A = self._output("A", Z.shape, Z.dtype, training)
+        self._cache = A
+        if self._numba():
+            return _softmax_loop(Z, A)
+        return softmax(Z, out=A)
 
     def backward(self, dOut, need_input_grad=True):
         a = self._cache
-        if self._ws is not None:
-            return kernels.backend().softmax_backward(dOut, a, self._buffer("dZ", a))
-        return a * (dOut - np.sum(dOut * a, axis=1, keepdims=True))
+        dZ = self._buffer("dZ", a.shape, a.dtype)
+        if self._numba():
+            return _softmax_backward_loop(dOut, a, dZ)
+        s = np.sum(dOut * a, axis=1, keepdims=True)  # Σ_j (∂C/∂a)_j a_j, per row
+        np.subtract(dOut, s, out=dZ)                 # δ = a ⊙ (∂C/∂a − s)
+        dZ *= a
+        return dZ
+
+
+@compiled
+def _softmax_loop(Z, out):
+    n, k = Z.shape
+    for i in range(n):
+        mx = Z[i, 0]
+        for j in range(1, k):
+            if Z[i, j] > mx:
+                mx = Z[i, j]
+        s = Z.dtype.type(0.0)
+        for j in range(k):
+            e = np.exp(Z[i, j] - mx)
+            out[i, j] = e
+            s += e
+        for j in range(k):
+            out[i, j] /= s
+    return out
+
+
+@compiled
+def _softmax_backward_loop(dA, A, out):
+    n, k = A.shape
+    for i in range(n):
+        s = A.dtype.type(0.0)
+        for j in range(k):
+            s += dA[i, j] * A[i, j]
+        for j in range(k):
+            out[i, j] = (dA[i, j] - s) * A[i, j]
+    return out
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

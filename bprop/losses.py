@@ -17,21 +17,47 @@ its general form ``δ_L = ∇_a C ⊙ σ'(z_L)``.
 
 Because ``C`` is a mean over the batch, the ``1/n`` lives in the gradient, so
 ``δ`` equals the ``z.grad`` PyTorch reports for a mean-reduced loss.
+
+``value_and_grad(out, Y, weights=None, *, grad=None, backend="numpy")`` writes
+``∂C/∂out`` into ``grad`` when it is given (the network passes a buffer it
+reuses from step to step). ``backend="numba"`` (what a
+``Sequential(..., backend="numba")`` passes) runs, for an unweighted batch, the
+one-pass loop written below each loss instead of its NumPy expression: the
+same formula, tested equal.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from ._jit import compiled
 from ._validation import check_array, unknown_name
-from .activations import stable_sigmoid, stable_softmax
+from .activations import sigmoid, softmax
 
 
 def _row_scale(weights: np.ndarray, dtype) -> np.ndarray:
     """``w_x / Σ w``: the factor that replaces ``1/n`` for weighted samples."""
     w = np.asarray(weights, dtype=np.float64)
     return (w / w.sum()).astype(dtype, copy=False)
+
+
+def _grad_array(grad, like: np.ndarray) -> np.ndarray:
+    """``grad`` if given (a buffer to overwrite), else a new array shaped like ``like``."""
+    return np.empty_like(like) if grad is None else grad
+
+
+def _scaled_mean(G: np.ndarray, per_sample_or_total, weights, n: int) -> float:
+    """Apply the batch mean to ``G`` in place and return ``C``.
+
+    Unweighted: ``C = total/n`` and ``G *= 1/n``. Weighted: ``C = Σ_x s_x C_x``
+    and ``G_x *= s_x`` with ``s_x = w_x/Σw``.
+    """
+    if weights is None:
+        G *= G.dtype.type(1.0 / n)
+        return float(per_sample_or_total / n)
+    s = _row_scale(weights, G.dtype)
+    G *= s[:, None]
+    return float(np.sum(per_sample_or_total * s, dtype=np.float64))
 
 
 class Loss:
@@ -43,6 +69,10 @@ class Loss:
 
     name = "loss"
     task = "regression"
+    #: True if the loss takes the logits z (no output activation) and returns the fused δ_L = ∂C/∂z.
+    takes_logits = False
+    #: What C is, in words, for plots and reports.
+    label = "loss C"
 
     def prepare_targets(self, y, n_outputs: int, dtype) -> np.ndarray:
         """Validate ``y`` and return dense targets ``Y (n, n_outputs)`` of ``dtype``."""
@@ -65,21 +95,10 @@ class Loss:
             return float(np.sum(per, dtype=np.float64) / len(out))
         return float(np.sum(per * _row_scale(weights, out.dtype), dtype=np.float64))
 
-    def value_and_grad(self, out: np.ndarray, Y: np.ndarray, weights=None) -> tuple[float, np.ndarray]:
-        """``C`` and ``∂C/∂out`` (the ``1/n`` — or ``w_x/Σw`` — included)."""
+    def value_and_grad(self, out: np.ndarray, Y: np.ndarray, weights=None, *, grad=None,
+                       backend: str = "numpy") -> tuple[float, np.ndarray]:
+        """``C`` and ``∂C/∂out`` (the ``1/n`` — or ``w_x/Σw`` — included), written into ``grad`` if given."""
         raise NotImplementedError
-
-    def _value_and_grad_into(self, out: np.ndarray, Y: np.ndarray, weights, G: np.ndarray):
-        """Fast-path :meth:`value_and_grad`: one fused kernel writes ``∂C/∂out`` into ``G``.
-
-        Used by ``Sequential`` during a training step with :mod:`bprop.kernels`
-        enabled, for the three built-in losses without sample weights; any
-        other case (a subclass, weights, mixed dtypes) runs :meth:`value_and_grad`.
-        """
-        kernel = _FUSED.get(type(self))
-        if kernel is None or weights is not None or Y.dtype != out.dtype:
-            return self.value_and_grad(out, Y, weights)
-        return getattr(kernels.backend(), kernel)(out, Y, G), G
 
     def __call__(self, out, y) -> float:
         out = np.asarray(out)
@@ -105,21 +124,32 @@ class MSE(Loss):
 
     name = "mse"
     task = "regression"
+    label = "quadratic cost C = 1/(2n) Σ‖a − y‖²"
 
     def per_sample(self, out, Y):
         r = out - Y
         return 0.5 * np.sum(r * r, axis=1)
 
-    def value_and_grad(self, out, Y, weights=None):
-        r = out - Y
-        if weights is None:
-            c = float(0.5 * np.sum(r * r, dtype=np.float64) / len(out))
-            r *= out.dtype.type(1.0 / len(out))
-            return c, r
-        s = _row_scale(weights, out.dtype)
-        c = float(np.sum(0.5 * np.sum(r * r, axis=1) * s, dtype=np.float64))
-        r *= s[:, None]
-        return c, r
+    def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
+        G = _grad_array(grad, out)
+        if backend == "numba" and weights is None and Y.dtype == out.dtype:
+            return _mse_loop(out, Y, G), G
+        np.subtract(out, Y, out=G)                                   # r = a − y
+        sq = np.sum(G * G, axis=1) if weights is not None else np.sum(G * G, dtype=np.float64)
+        return _scaled_mean(G, 0.5 * sq, weights, len(out)), G      # C = ½ Σ r² / n, ∇_a C = r / n
+
+
+@compiled
+def _mse_loop(out, Y, G):
+    n, k = out.shape
+    inv_n = out.dtype.type(1.0 / n)
+    acc = 0.0
+    for i in range(n):
+        for j in range(k):
+            r = out[i, j] - Y[i, j]
+            acc += r * r
+            G[i, j] = r * inv_n
+    return 0.5 * acc / n
 
 
 class CrossEntropy(Loss):
@@ -134,6 +164,8 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
     task = "classification"
+    takes_logits = True
+    label = "cross-entropy C"
 
     def prepare_targets(self, y, n_outputs, dtype):
         y_arr = np.asarray(y)
@@ -153,28 +185,50 @@ class CrossEntropy(Loss):
         return super().prepare_targets(y_arr, n_outputs, dtype)
 
     @staticmethod
-    def _log_softmax(Z):
-        shifted = Z - Z.max(axis=1, keepdims=True)
-        return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    def _log_softmax(Z, out=None):
+        r""":math:`\ln\mathrm{softmax}(z)_j = z_j − \max z − \ln\sum_k e^{z_k − \max z}`."""
+        out = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+        out -= np.log(np.sum(np.exp(out), axis=1, keepdims=True))
+        return out
 
     def per_sample(self, out, Y):
         return -np.sum(Y * self._log_softmax(out), axis=1)
 
-    def value_and_grad(self, out, Y, weights=None):
-        logp = self._log_softmax(out)
-        P = np.exp(logp)
-        P -= Y
-        if weights is None:
-            c = float(-np.sum(Y * logp, dtype=np.float64) / len(out))
-            P *= out.dtype.type(1.0 / len(out))
-            return c, P
-        s = _row_scale(weights, out.dtype)
-        c = float(-np.sum(np.sum(Y * logp, axis=1) * s, dtype=np.float64))
-        P *= s[:, None]
-        return c, P
+    def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
+        G = _grad_array(grad, out)
+        if backend == "numba" and weights is None and Y.dtype == out.dtype:
+            return _softmax_cross_entropy_loop(out, Y, G), G
+        logp = self._log_softmax(out, out=G)
+        yl = Y * logp
+        total = -np.sum(yl, axis=1) if weights is not None else -np.sum(yl, dtype=np.float64)
+        np.exp(logp, out=G)                                          # softmax(z)
+        G -= Y                                                       # δ_L = (softmax(z) − y) / n
+        return _scaled_mean(G, total, weights, len(out)), G
 
     def output_to_prediction(self, out):
-        return stable_softmax(out)
+        return softmax(out)
+
+
+@compiled
+def _softmax_cross_entropy_loop(Z, Y, G):
+    n, k = Z.shape
+    inv_n = Z.dtype.type(1.0 / n)
+    acc = 0.0
+    for i in range(n):
+        mx = Z[i, 0]
+        for j in range(1, k):
+            if Z[i, j] > mx:
+                mx = Z[i, j]
+        s = Z.dtype.type(0.0)
+        for j in range(k):
+            s += np.exp(Z[i, j] - mx)
+        lse = np.log(s)
+        for j in range(k):
+            logp = (Z[i, j] - mx) - lse
+            y = Y[i, j]
+            acc += y * logp
+            G[i, j] = (np.exp(logp) - y) * inv_n
+    return -acc / n
 
 
 class BinaryCrossEntropy(Loss):
@@ -187,6 +241,8 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
     task = "multilabel"
+    takes_logits = True
+    label = "binary cross-entropy C, summed over outputs"
 
     def prepare_targets(self, y, n_outputs, dtype):
         Y = super().prepare_targets(y, n_outputs, dtype)
@@ -198,20 +254,34 @@ class BinaryCrossEntropy(Loss):
     def per_sample(self, out, Y):
         return np.sum(np.maximum(out, 0) - out * Y + np.log1p(np.exp(-np.abs(out))), axis=1)
 
-    def value_and_grad(self, out, Y, weights=None):
-        G = stable_sigmoid(out)
-        G -= Y
-        if weights is None:
-            c = float(np.sum(self.per_sample(out, Y), dtype=np.float64) / len(out))
-            G *= out.dtype.type(1.0 / len(out))
-            return c, G
-        s = _row_scale(weights, out.dtype)
-        c = float(np.sum(self.per_sample(out, Y) * s, dtype=np.float64))
-        G *= s[:, None]
-        return c, G
+    def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
+        G = _grad_array(grad, out)
+        if backend == "numba" and weights is None and Y.dtype == out.dtype:
+            return _sigmoid_binary_cross_entropy_loop(out, Y, G), G
+        per = self.per_sample(out, Y)
+        total = per if weights is not None else np.sum(per, dtype=np.float64)
+        sigmoid(out, out=G)
+        G -= Y                                                       # δ_L = (σ(z) − y) / n
+        return _scaled_mean(G, total, weights, len(out)), G
 
     def output_to_prediction(self, out):
-        return stable_sigmoid(out)
+        return sigmoid(out)
+
+
+@compiled
+def _sigmoid_binary_cross_entropy_loop(Z, Y, G):
+    zero, one = Z.dtype.type(0.0), Z.dtype.type(1.0)
+    n, k = Z.shape
+    inv_n = Z.dtype.type(1.0 / n)
+    acc = 0.0
+    for i in range(n):
+        for j in range(k):
+            z, y = Z[i, j], Y[i, j]
+            e = np.exp(-abs(z))
+            acc += max(z, zero) - z * y + np.log1p(e)
+            s = e / (one + e) if z < zero else one / (one + e)
+            G[i, j] = (s - y) * inv_n
+    return acc / n
 
 
 LOSSES: dict[str, type[Loss]] = {
@@ -219,9 +289,6 @@ LOSSES: dict[str, type[Loss]] = {
     "ce": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
 }
 _BY_CLASS = {cls.__name__: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
-# The fused kernel (bprop.kernels) computing each built-in loss and its δ in one pass.
-_FUSED = {MSE: "mse_value_and_grad", CrossEntropy: "softmax_xent_value_and_grad",
-          BinaryCrossEntropy: "sigmoid_bce_value_and_grad"}
 
 
 def get(spec) -> Loss:

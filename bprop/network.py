@@ -3,11 +3,15 @@ r"""The feedforward network: a sequence of layers, forward pass and backpropagat
 from __future__ import annotations
 
 import copy as _copy
+import os
 
 import numpy as np
 
-from . import activations, kernels, layers as _layers
+from . import activations, layers as _layers
+from ._jit import check_backend
 from ._validation import check_dtype, check_X, check_same_length
+from ._version import __version__
+from .io import CHECKPOINT_FORMAT, MODEL_FORMAT, read_npz, strip_prefix, with_prefix, write_npz_atomic
 from .losses import CrossEntropy, BinaryCrossEntropy, Loss, get as get_loss
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
@@ -29,6 +33,12 @@ class Sequential:
         initialisation, shuffling and dropout. ``None``: fresh entropy.
     dtype : {"float32", "float64"}
         Dtype of parameters, activations and gradients.
+    backend : {"numpy", "numba"}, default "numpy"
+        Which variant of the element-wise formulas runs: the NumPy expressions
+        written in each layer and loss, or the one-pass loops written beside
+        them and compiled with numba (``pip install bprop[fast]``; see
+        :mod:`bprop._jit`). The numbers are the same (tested); numba is faster
+        on small and medium layers. Settable later: ``net.backend = "numba"``.
 
     Notes
     -----
@@ -48,7 +58,7 @@ class Sequential:
     (1, 1)
     """
 
-    def __init__(self, layers, seed: int | None = None, dtype="float32"):
+    def __init__(self, layers, seed: int | None = None, dtype="float32", backend: str = "numpy"):
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("Sequential needs at least one layer, got an empty list")
@@ -70,7 +80,19 @@ class Sequential:
             layer.build(self.rng, self.dtype)
         self.n_in = next((l.n_in for l in self.layers if l.n_in is not None), None)
         self.n_out = n
+        self.backend = backend
         self._collect()
+
+    @property
+    def backend(self) -> str:
+        """``"numpy"`` or ``"numba"``: the variant of the formulas every layer and the loss run."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._backend = check_backend(value)
+        for layer in self.layers:
+            layer.backend = value
 
     def _collect(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -82,6 +104,11 @@ class Sequential:
                 self.grads[f"{i}.{k}"] = layer.grads[k]
             for k, v in layer.buffers.items():
                 self.buffers[f"{i}.{k}"] = v
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_dout", None)          # scratch space, as the layers' buffers
+        return state
 
     def __setstate__(self, state: dict) -> None:
         # Pickle (joblib) may restore arrays as separate objects: point params/grads/buffers
@@ -105,47 +132,19 @@ class Sequential:
                   weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """Unchecked forward (training mode) + backward; returns ``(C, output)``.
 
-        The output array stays valid until the next forward pass (the fit loop
-        reads it for the running metrics).
-
-        With :mod:`bprop.kernels` enabled (the default) the same step runs on
-        the fast path, :meth:`_backprop_fast`; ``kernels.set_mode("off")``
-        runs the reference code below.
+        One training step, the same code every caller runs (``fit``,
+        :meth:`backprop`, ``gradcheck``): each layer's ``forward`` in training
+        mode, the loss's ``C`` and ``∂C/∂out`` (written into a buffer reused
+        from step to step), then each layer's ``backward`` from last to first.
+        The output array is a layer's buffer, valid until the next step (the
+        fit loop reads it for the running metrics).
         """
-        if kernels.enabled():
-            return self._backprop_fast(X, Y, loss, weights)
         out = self._forward(X, True)
-        c, dOut = loss.value_and_grad(out, Y, weights)
+        grad = self.__dict__.get("_dout")
+        if grad is None or grad.shape != out.shape or grad.dtype != out.dtype:
+            grad = self._dout = np.empty_like(out)
+        c, dOut = loss.value_and_grad(out, Y, weights, grad=grad, backend=self._backend)
         self._backward(dOut)
-        return c, out
-
-    def _backprop_fast(self, X: np.ndarray, Y: np.ndarray, loss: Loss,
-                       weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
-        """:meth:`_backprop` on the fast path: the same algorithm and numbers.
-
-        For the duration of the step every layer that supports it (Dense and
-        the activations) gets a :class:`~bprop.kernels.Workspace` of buffers
-        reused from step to step, and the built-in losses compute ``C`` and
-        ``δ_L`` in one fused kernel. The returned output is a reused buffer,
-        valid until the next step.
-        """
-        ws = self.__dict__.get("_workspaces")
-        if ws is None or len(ws) != len(self.layers) + 1:
-            ws = self._workspaces = [kernels.Workspace() for _ in range(len(self.layers) + 1)]
-        fast = [(layer, w) for layer, w in zip(self.layers, ws) if hasattr(type(layer), "_ws")]
-        for layer, w in fast:
-            layer._ws = w
-        try:
-            out = self._forward(X, True)
-            into = getattr(loss, "_value_and_grad_into", None)
-            if into is None:
-                c, dOut = loss.value_and_grad(out, Y, weights)
-            else:
-                c, dOut = into(out, Y, weights, ws[-1].get("dOut", out.shape, out.dtype))
-            self._backward(dOut)
-        finally:
-            for layer, _ in fast:
-                layer._ws = None
         return c, out
 
     def _check_X(self, X) -> np.ndarray:
@@ -177,9 +176,11 @@ class Sequential:
         """Output of the network for a batch ``X (n, n_in)``.
 
         ``training=True`` uses batch statistics in BatchNorm (and updates its
-        running statistics) and samples dropout masks.
+        running statistics) and samples dropout masks. The result is a fresh
+        array (a training pass's own output lives in a reused buffer, so it is copied).
         """
-        return self._forward(self._check_X(X), bool(training))
+        out = self._forward(self._check_X(X), bool(training))
+        return out.copy() if training else out
 
     def predict(self, X) -> np.ndarray:
         """Raw output of the last layer in eval mode (logits for a net trained with CrossEntropy)."""
@@ -289,8 +290,6 @@ class Sequential:
                 for key in ("init", "bias_init"):
                     if isinstance(spec.get(key), dict) and spec[key].get("name") == "custom":
                         spec[key] = "zeros"
-            if kind == "BatchNorm":
-                spec["n"] = spec.pop("n")
             built.append(LAYER_TYPES[kind](**spec))
         return cls(built, seed=seed, dtype=config.get("dtype", "float32"))
 
@@ -306,10 +305,40 @@ class Sequential:
         new.metadata = _copy.deepcopy(self.metadata)
         return new
 
+    # ------------------------------------------------------------------ files
+    def to_payload(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The arrays and JSON document of a model file (see :mod:`bprop.io` for the layout).
+
+        Arrays: the parameters under ``param/<key>`` and the buffers under
+        ``buffer/<key>`` (live arrays, not copies). Document: ``format``
+        ``"bprop-model"``, the bprop version, :meth:`get_config` and :attr:`metadata`.
+        """
+        arrays = {**with_prefix("param/", self.params), **with_prefix("buffer/", self.buffers)}
+        meta = {"format": MODEL_FORMAT, "bprop_version": __version__, **self.get_config(),
+                "metadata": self.metadata}
+        return arrays, meta
+
+    @classmethod
+    def from_payload(cls, arrays: dict, meta: dict, path: str = "model") -> "Sequential":
+        """The network of :meth:`to_payload`'s ``arrays`` and ``meta`` (a model file's or a checkpoint's).
+
+        ``path`` names the file in error messages. Raises ``ValueError`` when
+        ``meta`` is not a model's or a checkpoint's, or when the arrays do not
+        fit the architecture.
+        """
+        if meta.get("format") not in (MODEL_FORMAT, CHECKPOINT_FORMAT):
+            raise ValueError(f"{path} is not a bprop model file (format {meta.get('format')!r})")
+        try:
+            net = cls.from_config(meta)
+            net.load_state_dict({**strip_prefix("param/", arrays), **strip_prefix("buffer/", arrays)})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path} holds an inconsistent model: {exc}") from None
+        net.metadata = meta.get("metadata", {}) or {}
+        return net
+
     def save(self, path) -> None:
         """Write the model to one ``.npz`` file (atomically, without pickle); see :func:`bprop.load`."""
-        from .io import save_model
-        save_model(self, path)
+        write_npz_atomic(path, *self.to_payload())
 
     # ------------------------------------------------------------------ display
     def summary(self) -> str:
@@ -331,3 +360,17 @@ class Sequential:
     def __repr__(self) -> str:
         body = ",\n".join(f"  ({i}) {l!r}" for i, l in enumerate(self.layers))
         return f"Sequential([\n{body}\n], dtype={self.dtype.name!r}, params={self.n_params:,})"
+
+
+def load(path) -> Sequential:
+    """Load a model written by :meth:`Sequential.save` (or the model in a checkpoint).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is truncated, corrupt or not a bprop model.
+    """
+    arrays, meta = read_npz(path)
+    return Sequential.from_payload(arrays, meta, os.fspath(path))

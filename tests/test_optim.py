@@ -49,6 +49,7 @@ TORCH_NAME = {"SGD": "SGD", "RMSProp": "RMSprop", "Adam": "Adam", "AdamW": "Adam
 def torch_optimizer(torch, opt_config, tensors):
     cfg = dict(opt_config)
     kind = TORCH_NAME[cfg.pop("type")]
+    cfg.pop("fused")                     # bprop's choice of implementation (the same numbers either way)
     if isinstance(cfg["lr"], dict):
         cfg["lr"] = cfg["lr"]["lr"]
     if "betas" in cfg:

@@ -24,7 +24,20 @@ class Layer:
         Non-trainable state (BatchNorm's running statistics).
     index : int
         Position in the network, used in error messages.
+    backend : {"numpy", "numba"}
+        Which variant of a formula runs where a layer has a compiled one
+        (:mod:`bprop._jit`); set by :class:`~bprop.Sequential`. Default ``"numpy"``.
+
+    Buffers
+    -------
+    In training mode a layer writes its output, and in ``backward`` its input
+    gradient, into arrays it keeps from step to step (:meth:`_buffer`: one per
+    name and batch shape), so a training step allocates nothing. In eval mode
+    (``training=False``) results are fresh arrays. An output of a training
+    forward pass is therefore valid until the next training step.
     """
+
+    backend = "numpy"
 
     n_in: int | None = None
     n_out: int | None = None
@@ -45,6 +58,32 @@ class Layer:
         """Allocate parameters (drawing from ``rng``), gradients and buffers."""
         self.rng = rng
         self.dtype = np.dtype(dtype)
+
+    def _buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """An array of ``shape`` reused across training steps (contents undefined).
+
+        At most two shapes are kept per name: a fit's full batches and its last,
+        partial batch.
+        """
+        work = self.__dict__.setdefault("_work", {})
+        by_shape = work.setdefault(name, {})
+        key = (shape, np.dtype(dtype))
+        a = by_shape.get(key)
+        if a is None:
+            if len(by_shape) >= 2:
+                del by_shape[next(iter(by_shape))]
+            a = by_shape[key] = np.empty(shape, dtype)
+        return a
+
+    def _output(self, name: str, shape: tuple, dtype, training: bool) -> np.ndarray:
+        """Where a forward pass writes: a reused buffer in training mode, a fresh array in eval mode."""
+        return self._buffer(name, shape, dtype) if training else np.empty(shape, dtype)
+
+    def __getstate__(self):
+        # Work arrays are scratch space: never pickled or deep-copied.
+        state = self.__dict__.copy()
+        state.pop("_work", None)
+        return state
 
     def forward(self, A: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError

@@ -56,15 +56,17 @@ class BatchNorm(Layer):
             raise ValueError(f"BatchNorm layer {self.index} expects {self.n_in} input features, "
                              f"got {A.shape[1]}")
         gamma, beta = self.params["gamma"], self.params["beta"]
+        xhat = self._output("xhat", A.shape, A.dtype, training)
+        Y = self._output("Y", A.shape, A.dtype, training)
         if training:
             n = A.shape[0]
             if n < 2:
                 raise ValueError(f"BatchNorm layer {self.index} needs more than 1 sample per batch "
                                  "in training mode, got 1 (use a larger batch_size or drop the "
                                  "last partial batch)")
-            mu = A.mean(axis=0)
-            centred = A - mu
-            var = np.mean(centred * centred, axis=0)
+            mu = A.mean(axis=0)                                   # μ
+            np.subtract(A, mu, out=xhat)                          # Z − μ
+            var = np.mean(np.multiply(xhat, xhat, out=Y), axis=0)  # σ² (Y is scratch here)
             m = self.momentum
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm *= 1.0 - m
@@ -72,24 +74,36 @@ class BatchNorm(Layer):
             rv *= 1.0 - m
             rv += (m * n / (n - 1)) * var
         else:
-            centred = A - self.buffers["running_mean"]
+            np.subtract(A, self.buffers["running_mean"], out=xhat)
             var = self.buffers["running_var"]
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        xhat = centred * inv_std
+        xhat *= inv_std                                           # Ẑ = (Z − μ)/√(σ² + ε)
         self._cache = (xhat, inv_std, training)
-        return xhat * gamma + beta
+        np.multiply(xhat, gamma, out=Y)                           # Y = γ ⊙ Ẑ + β
+        Y += beta
+        return Y
 
     def backward(self, dOut, need_input_grad=True):
         xhat, inv_std, training = self._cache
-        np.sum(dOut * xhat, axis=0, out=self.grads["gamma"])
-        np.sum(dOut, axis=0, out=self.grads["beta"])
+        g = self._buffer("dA", dOut.shape, dOut.dtype)
+        np.sum(np.multiply(dOut, xhat, out=g), axis=0, out=self.grads["gamma"])  # ∂C/∂γ = Σ ∂C/∂Y ⊙ Ẑ
+        np.sum(dOut, axis=0, out=self.grads["beta"])                              # ∂C/∂β = Σ ∂C/∂Y
         if not need_input_grad:
             return None
-        g = dOut * self.params["gamma"]
+        np.multiply(dOut, self.params["gamma"], out=g)            # g = ∂C/∂Ẑ
         if not training:
-            return g * inv_std
+            g *= inv_std
+            return g
         n = dOut.shape[0]
-        return (inv_std / n) * (n * g - g.sum(axis=0) - xhat * np.sum(g * xhat, axis=0))
+        t = self._buffer("t", dOut.shape, dOut.dtype)
+        sum_g = g.sum(axis=0)
+        sum_gx = np.sum(np.multiply(g, xhat, out=t), axis=0)
+        np.multiply(xhat, sum_gx, out=t)
+        g *= n                                                    # ∂C/∂Z = (n g − Σg − Ẑ Σ g⊙Ẑ) / (n√(σ²+ε))
+        g -= sum_g
+        g -= t
+        g *= inv_std / n
+        return g
 
     def get_config(self):
         return {"type": "BatchNorm", "n": self.n_out, "momentum": self.momentum, "eps": self.eps}

@@ -35,13 +35,10 @@ class Dense(Layer):
     * the input gradient :math:`\partial C/\partial A = \delta W`, which the
       activation below turns into its own δ (BP2).
 
-    During a training step on the fast path (:mod:`bprop.kernels`), ``Z`` and
-    ``∂C/∂A`` are written into buffers reused from step to step instead of
-    fresh arrays; the products are the same.
+    In training mode ``Z`` and ``∂C/∂A`` are written into buffers the layer
+    keeps from step to step (``np.matmul(..., out=)``, with ``W.T`` and ``δ.T``
+    as views that BLAS reads transposed), so a step allocates nothing.
     """
-
-    #: Reused buffers while ``Sequential`` runs a fast training step, else None.
-    _ws = None
 
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True,
                  init="xavier_uniform", bias_init=0.0):
@@ -67,12 +64,10 @@ class Dense(Layer):
             raise ValueError(f"Dense layer {self.index} expects {self.n_in} input features, "
                              f"got {A.shape[1]}")
         self._A = A
-        if self._ws is not None:                                 # fast path: reused buffer
-            Z = np.matmul(A, self.params["W"].T, out=self._ws.get("Z", (A.shape[0], self.n_out), A.dtype))
-        else:
-            Z = A @ self.params["W"].T
+        Z = self._output("Z", (A.shape[0], self.n_out), A.dtype, training)
+        np.matmul(A, self.params["W"].T, out=Z)                  # Z = A @ W.T
         if self.bias:
-            Z += self.params["b"]
+            Z += self.params["b"]                                #     + b
         return Z
 
     def backward(self, dOut, need_input_grad=True):
@@ -82,9 +77,8 @@ class Dense(Layer):
             np.sum(delta, axis=0, out=self.grads["b"])            # BP3
         if not need_input_grad:
             return None
-        if self._ws is not None:                                 # fast path: reused buffer
-            return np.matmul(delta, self.params["W"], out=self._ws.get("dA", self._A.shape, delta.dtype))
-        return delta @ self.params["W"]
+        dA = self._buffer("dA", self._A.shape, delta.dtype)
+        return np.matmul(delta, self.params["W"], out=dA)        # ∂C/∂A = δ @ W
 
     def get_config(self):
         return {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out, "bias": self.bias,

@@ -26,12 +26,15 @@ class Dropout(Layer):
         if not training or self.p == 0.0:
             self._mask = None
             return A
-        keep = self.rng.random(A.shape, dtype=A.dtype) >= self.p
-        self._mask = keep * A.dtype.type(1.0 / (1.0 - self.p))
-        return A * self._mask
+        u = self.rng.random(dtype=A.dtype, out=self._buffer("u", A.shape, A.dtype))   # U(0, 1)
+        keep = np.greater_equal(u, self.p, out=self._buffer("keep", A.shape, bool))  # M = [u ≥ p]
+        self._mask = np.multiply(keep, A.dtype.type(1.0 / (1.0 - self.p)), out=u)   # M / (1 − p)
+        return np.multiply(A, self._mask, out=self._buffer("A", A.shape, A.dtype))
 
     def backward(self, dOut, need_input_grad=True):
-        return dOut if self._mask is None else dOut * self._mask
+        if self._mask is None:
+            return dOut
+        return np.multiply(dOut, self._mask, out=self._buffer("dA", dOut.shape, dOut.dtype))
 
     def get_config(self):
         return {"type": "Dropout", "p": self.p}

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
-from ..kernels import optim as _fused
 from . import transforms as T
+from .._jit import require_numba
 from .._validation import check_real, lookup
 from .schedules import Schedule, as_schedule
 
@@ -74,7 +73,7 @@ class Optimizer:
         self._keys = None  # parameter names the work arrays were made for
         self._updates: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}
-        self._fused = None  # the chain as one kernel per parameter (bprop.kernels.optim), if recognised
+        self._flat = None   # fused=True: (arrays, flat views) per parameter, rebuilt when an array changes
 
     # -- the hot path ---------------------------------------------------------------
 
@@ -93,19 +92,23 @@ class Optimizer:
         self._updates = {k: np.empty(p.shape, p.dtype) for k, p in params.items()}
         self._scratch = {k: np.empty(p.shape, p.dtype) for k, p in params.items()}
         self._keys = params.keys() | set()
-        self._fused = _fused.plan(self.transforms, params, grads)
+        self._flat = None
+
+    #: Whether :meth:`step` runs the recipe's fused one-pass kernel (set by the recipes' ``fused=``).
+    fused = False
 
     def step(self, params: dict, grads: dict) -> None:
         """Update ``params`` in place from ``grads`` (dicts keyed ``"0.W"``, ``"0.b"``, ...).
 
         ``grads`` is read, never written. State is allocated on the first call
-        with each parameter's shape and dtype.
+        with each parameter's shape and dtype. The transforms run one after
+        the other (the formulas of :mod:`bprop.optim.transforms`); a recipe
+        made with ``fused=True`` runs its one-pass kernel instead.
         """
         if self._keys is None or params.keys() != self._keys:
             self._init(params, grads)
-        if self._fused is not None and kernels.enabled() and \
-                self._fused(params, grads, self.step_count, (self._updates, self._scratch)):
-            # Fast path: the same chain, same order of operations, one pass per parameter.
+        if self.fused:
+            self._fused_step(self._flat_views(params, grads), self.step_count)
             self.step_count += 1
             return
         updates = self._updates
@@ -117,6 +120,37 @@ class Optimizer:
         for key, p in params.items():
             p += updates[key]
         self.step_count = step + 1
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_flat"] = None             # views of the live arrays: rebuilt on the next step
+        return state
+
+    # -- the fused variant (recipes with fused=True) -------------------------------------
+
+    def _state_slots(self) -> tuple:
+        """The state arrays (``{key: array}`` per slot) the fused kernel updates, in its argument order."""
+        raise NotImplementedError
+
+    def _fused_step(self, views: list, step: int) -> None:
+        """One fused update: ``views`` holds ``(p, g, *state)`` flat views per parameter."""
+        raise NotImplementedError
+
+    def _flat_views(self, params: dict, grads: dict) -> list:
+        """Flat 1-D views ``(p, g, *state)`` per parameter, cached while the arrays stay the same."""
+        slots = self._state_slots()
+        arrays = [(p, grads[key], *(slot[key] for slot in slots)) for key, p in params.items()]
+        cached = self._flat
+        if cached is not None and len(cached[0]) == len(arrays) and all(
+                a is b for new, old in zip(arrays, cached[0]) for a, b in zip(new, old)):
+            return cached[1]
+        for key, group in zip(params, arrays):
+            if not all(a.flags.c_contiguous for a in group):
+                raise ValueError(f"{type(self).__name__}(fused=True) needs C-contiguous parameters, gradients "
+                                 f"and state; {key!r} is not (use fused=False for strided arrays)")
+        views = [tuple(a.reshape(-1) for a in group) for group in arrays]
+        self._flat = (arrays, views)
+        return views
 
     # -- learning rate and schedules ------------------------------------------------------
 
@@ -215,6 +249,26 @@ def _lr_config(schedule):
     return T.lr_to_config(schedule)
 
 
+def _check_fused(cls_name: str, fused) -> bool:
+    if not isinstance(fused, bool):
+        raise TypeError(f"fused must be True or False, got {type(fused).__name__} {fused!r}")
+    if fused:
+        require_numba(f"{cls_name}(fused=True)")
+    return fused
+
+
+def _by_dtype(views: list, make) -> list:
+    """``make(dtype)`` once per dtype: the step's scalars cast to each parameter's dtype."""
+    cache = {}
+    out = []
+    for v in views:
+        dt = v[0].dtype
+        if dt not in cache:
+            cache[dt] = make(dt.type)
+        out.append(cache[dt])
+    return out
+
+
 class SGD(Optimizer):
     r"""Stochastic gradient descent, with optional momentum, Nesterov and L2 weight decay.
 
@@ -244,9 +298,12 @@ class SGD(Optimizer):
         Nesterov momentum (needs μ > 0).
     weight_decay : float, default 0.0
         L2 penalty λ ≥ 0 (coupled: added to the gradient).
+    fused : bool, default False
+        Run the whole chain as one compiled pass per parameter
+        (:func:`~bprop.optim.transforms.fused_sgd`, needs numba); the same numbers.
     """
 
-    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, fused=False):
         schedule = as_schedule(lr)
         self.momentum = check_real(momentum, "momentum", "momentum value", ge=0, lt=1)
         self.nesterov = bool(nesterov)
@@ -261,10 +318,20 @@ class SGD(Optimizer):
             ts.append(T.Trace(self.momentum, self.nesterov))
         ts.append(T.ScaleByLearningRate(schedule))
         super().__init__(*ts)
+        self.fused = _check_fused("SGD", fused)
+
+    def _state_slots(self):
+        return tuple(t.state["momentum"] for t in self.transforms if isinstance(t, T.Trace))
+
+    def _fused_step(self, views, step):
+        lr, mu, wd = self.schedule(step), self.momentum, self.weight_decay
+        scalars = _by_dtype(views, lambda D: (D(-lr), D(mu), D(wd), bool(wd), bool(mu), self.nesterov))
+        for (p, g, *buf), s in zip(views, scalars):
+            T.fused_sgd(p, g, buf[0] if buf else g, *s)     # without momentum the buffer is unused
 
     def get_config(self):
         return {"type": "SGD", "lr": _lr_config(self.schedule), "momentum": self.momentum,
-                "nesterov": self.nesterov, "weight_decay": self.weight_decay}
+                "nesterov": self.nesterov, "weight_decay": self.weight_decay, "fused": self.fused}
 
 
 class RMSProp(Optimizer):
@@ -297,9 +364,12 @@ class RMSProp(Optimizer):
         μ, 0 ≤ μ < 1.
     weight_decay : float, default 0.0
         L2 penalty λ ≥ 0.
+    fused : bool, default False
+        Run the whole chain as one compiled pass per parameter
+        (:func:`~bprop.optim.transforms.fused_rmsprop`, needs numba); the same numbers.
     """
 
-    def __init__(self, lr, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
+    def __init__(self, lr, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0, fused=False):
         schedule = as_schedule(lr)
         rms = T.ScaleByRMS(alpha, eps)
         self.alpha, self.eps = rms.alpha, rms.eps
@@ -311,10 +381,22 @@ class RMSProp(Optimizer):
             ts.append(T.Trace(self.momentum))
         ts.append(T.ScaleByLearningRate(schedule))
         super().__init__(*ts)
+        self.fused = _check_fused("RMSProp", fused)
+
+    def _state_slots(self):
+        slots = [t.state["square_avg"] for t in self.transforms if isinstance(t, T.ScaleByRMS)]
+        return tuple(slots + [t.state["momentum"] for t in self.transforms if isinstance(t, T.Trace)])
+
+    def _fused_step(self, views, step):
+        lr, a, mu, wd = self.schedule(step), self.alpha, self.momentum, self.weight_decay
+        scalars = _by_dtype(views, lambda D: (D(-lr), D(a), D(1 - a), D(self.eps), D(mu), D(wd),
+                                              bool(wd), bool(mu)))
+        for (p, g, sq, *buf), s in zip(views, scalars):
+            T.fused_rmsprop(p, g, sq, buf[0] if buf else g, *s)   # without momentum the buffer is unused
 
     def get_config(self):
         return {"type": "RMSProp", "lr": _lr_config(self.schedule), "alpha": self.alpha, "eps": self.eps,
-                "momentum": self.momentum, "weight_decay": self.weight_decay}
+                "momentum": self.momentum, "weight_decay": self.weight_decay, "fused": self.fused}
 
 
 class Adam(Optimizer):
@@ -349,11 +431,14 @@ class Adam(Optimizer):
         ε ≥ 0.
     weight_decay : float, default 0.0
         L2 penalty λ ≥ 0.
+    fused : bool, default False
+        Run the whole chain as one compiled pass per parameter
+        (:func:`~bprop.optim.transforms.fused_adam`, needs numba); the same numbers.
     """
 
     _decoupled = False
 
-    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=False):
         schedule = as_schedule(lr)
         adam = T.ScaleByAdam(*_check_betas(betas), eps)
         self.betas, self.eps = (adam.b1, adam.b2), adam.eps
@@ -364,10 +449,25 @@ class Adam(Optimizer):
         else:
             ts = [*decay, adam, T.ScaleByLearningRate(schedule)]
         super().__init__(*ts)
+        self._adam = adam
+        self.fused = _check_fused(type(self).__name__, fused)
+
+    def _state_slots(self):
+        return self._adam.state["m"], self._adam.state["v"]
+
+    def _fused_step(self, views, step):
+        lr, (b1, b2), wd, t = self.schedule(step), self.betas, self.weight_decay, step + 1
+        w1 = 1 - b1                  # as ScaleByAdam.update
+        coupled, decoupled = bool(wd) and not self._decoupled, bool(wd) and self._decoupled
+        scalars = _by_dtype(views, lambda D: (D(-lr), D(w1), D(1 - w1), D(b2), D(1 - b2), D(1 - b1 ** t),
+                                              D((1 - b2 ** t) ** 0.5), D(self.eps), D(wd), coupled,
+                                              decoupled, abs(w1) < 0.5))
+        for (p, g, m, v), s in zip(views, scalars):
+            T.fused_adam(p, g, m, v, *s)
 
     def get_config(self):
         return {"type": type(self).__name__, "lr": _lr_config(self.schedule), "betas": list(self.betas),
-                "eps": self.eps, "weight_decay": self.weight_decay}
+                "eps": self.eps, "weight_decay": self.weight_decay, "fused": self.fused}
 
 
 class AdamW(Adam):
@@ -396,12 +496,14 @@ class AdamW(Adam):
         ε ≥ 0.
     weight_decay : float, default 0.01
         Decoupled decay λ ≥ 0.
+    fused : bool, default False
+        As :class:`Adam`'s.
     """
 
     _decoupled = True
 
-    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, fused=False):
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=fused)
 
 
 # -- registry -----------------------------------------------------------------------

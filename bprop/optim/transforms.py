@@ -25,6 +25,14 @@ Contract of a :class:`Transform`:
   e.g. ``"adam.m/0.W"``.
 - Hot-path arithmetic writes into existing arrays (``out=``, ``*=``): no
   temporaries are allocated per step.
+
+The ``update`` methods are the optimisers' formulas, and they run by default.
+Below :class:`Trace`, :class:`ScaleByRMS` and :class:`ScaleByAdam` sits the
+*fused* variant of the recipe built on each (SGD, RMSProp, Adam/AdamW): one
+loop over every parameter doing the recipe's whole chain (weight decay, the
+transform, the learning rate, the update) in the same order of operations,
+compiled with numba (:func:`bprop._jit.compiled`). It runs only when the recipe
+is made with ``fused=True`` (``SGD(..., fused=True)``).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import math
 
 import numpy as np
 
+from .._jit import compiled
 from .._validation import check_real, lookup
 from .schedules import Constant, Schedule, as_schedule
 from .schedules import from_config as schedule_from_config
@@ -65,19 +74,23 @@ def global_norm(arrays: dict) -> float:
     return math.sqrt(total)
 
 
-def clip_grad_norm_(grads: dict, max_norm: float) -> float:
+def clip_grad_norm_(grads: dict, max_norm: float, norm: float | None = None) -> float:
     r"""Scale all arrays in place so that their global norm is at most ``max_norm``.
 
     .. math:: g \leftarrow g \cdot \min\!\left(1, \frac{c}{\lVert g \rVert + 10^{-6}}\right)
 
-    as ``torch.nn.utils.clip_grad_norm_`` (which also adds 1e-6). Returns the
-    norm before clipping.
+    as ``torch.nn.utils.clip_grad_norm_`` (which also adds 1e-6); the factor
+    is cast to each array's dtype before the multiplication. ``norm``: the
+    global norm :math:`\lVert g \rVert` when the caller has it already (the fit
+    loop sums the squared norms for its history), else :func:`global_norm`.
+    Returns the norm before clipping.
     """
-    norm = global_norm(grads)
+    if norm is None:
+        norm = global_norm(grads)
     coef = max_norm / (norm + 1e-6)
     if coef < 1.0:
         for a in grads.values():
-            a *= coef
+            a *= a.dtype.type(coef)
     return norm
 
 
@@ -221,6 +234,23 @@ class Trace(Transform):
         return {"type": "Trace", "momentum": self.momentum, "nesterov": self.nesterov}
 
 
+@compiled
+def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov):
+    """SGD's chain in one pass over a flat parameter ``p``: ``[AddDecayedWeights(wd)], [Trace(mu)], ScaleByLearningRate``.
+
+    ``lr`` arrives negated (``−η``) and every scalar cast to ``p``'s dtype.
+    """
+    for i in range(p.shape[0]):
+        u = g[i]
+        if decay:
+            u += p[i] * wd
+        if use_momentum:
+            b = buf[i] * mu + u
+            buf[i] = b
+            u = u + b * mu if nesterov else b
+        p[i] += u * lr
+
+
 class ScaleByRMS(Transform):
     r"""Divide by a running root mean square of the updates (RMSProp, not centred).
 
@@ -264,6 +294,23 @@ class ScaleByRMS(Transform):
 
     def get_config(self):
         return {"type": "ScaleByRMS", "alpha": self.alpha, "eps": self.eps}
+
+
+@compiled
+def fused_rmsprop(p, g, s, buf, lr, alpha, one_minus_alpha, eps, mu, wd, decay, use_momentum):
+    """RMSProp's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByRMS, [Trace(mu)], ScaleByLearningRate``."""
+    for i in range(p.shape[0]):
+        u = g[i]
+        if decay:
+            u += p[i] * wd
+        si = s[i] * alpha + u * one_minus_alpha * u
+        s[i] = si
+        u = u / (np.sqrt(si) + eps)
+        if use_momentum:
+            b = buf[i] * mu + u
+            buf[i] = b
+            u = b
+        p[i] += u * lr
 
 
 class ScaleByAdam(Transform):
@@ -333,6 +380,29 @@ class ScaleByAdam(Transform):
 
     def get_config(self):
         return {"type": "ScaleByAdam", "b1": self.b1, "b2": self.b2, "eps": self.eps}
+
+
+@compiled
+def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small):
+    """Adam's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByAdam, ScaleByLearningRate``.
+
+    ``decoupled``: AdamW's order, ``ScaleByAdam, AddDecayedWeights, ScaleByLearningRate``.
+    ``m`` moves as :class:`ScaleByAdam`'s lerp (``small``: its first form, weight ``w1``;
+    else its second, weight ``b1c = 1 − w1``).
+    """
+    for i in range(p.shape[0]):
+        u = g[i]
+        if coupled:
+            u += p[i] * wd
+        if small:
+            m[i] += (u - m[i]) * w1
+        else:
+            m[i] = u - (u - m[i]) * b1c
+        v[i] = v[i] * b2 + u * one_minus_b2 * u
+        u = (m[i] / bc1) / (np.sqrt(v[i]) / bc2_sqrt + eps)
+        if decoupled:
+            u += p[i] * wd
+        p[i] += u * lr
 
 
 class ClipByGlobalNorm(Transform):

@@ -1,0 +1,366 @@
+"""Each compiled variant equals the NumPy formula it sits beside.
+
+``Sequential(..., backend="numba")`` runs the one-pass loops written beside the
+activations and losses; ``Adam/SGD/RMSProp(..., fused=True)`` the loops beside
+the optimiser transforms. Both are checked against the NumPy default — layer
+by layer, loss by loss, optimiser by optimiser, through a whole training step
+and through ``fit`` — in float64 (to 1e-12) and float32 (to 1e-5). Also: the
+buffers a layer reuses in training mode never leak into what public methods
+return, and the choice is explicit (validated arguments, no global switch).
+No timing here: speed is measured by ``benchmarks/train_speed.py``.
+"""
+
+import copy
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import bprop as bp
+from bprop import _jit
+
+REQUIRE_NUMBA = os.environ.get("BPROP_REQUIRE_TORCH") == "1"   # CI installs every extra: nothing skips
+needs_numba = pytest.mark.skipif(not REQUIRE_NUMBA and not _jit.numba_available(),
+                                 reason="numba is not installed (pip install 'bprop[fast]')")
+TOL = {"float64": dict(rtol=1e-12, atol=1e-12), "float32": dict(rtol=1e-5, atol=1e-6)}
+
+ACTIVATIONS = [bp.Identity, bp.Sigmoid, bp.Tanh, bp.ReLU, lambda: bp.LeakyReLU(0.1), lambda: bp.ELU(0.7),
+               bp.GELU, lambda: bp.GELU(approximate="tanh"), bp.Softmax]
+ACT_IDS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "softmax"]
+LOSSES = [bp.MSE(), bp.CrossEntropy(), bp.BinaryCrossEntropy()]
+
+
+def _same(a, b, dtype, msg=""):
+    np.testing.assert_allclose(a, b, **TOL[str(np.dtype(dtype))], err_msg=msg)
+
+
+def _step(net, X, Y, loss, weights=None):
+    c, out = net._backprop(X, Y, loss, weights)
+    return c, out.copy(), {k: g.copy() for k, g in net.grads.items()}
+
+
+# ------------------------------------------------------------------ layer by layer, loss by loss
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("make_act", ACTIVATIONS, ids=ACT_IDS)
+def test_numba_activation_equals_numpy_formula(make_act, dtype, rng):
+    Z = (rng.standard_normal((7, 11)) * 3).astype(dtype)
+    Z[0, :4] = [1e4, -1e4, 0.0, -0.0]                 # stable at the extremes, exact at 0
+    dA = rng.standard_normal(Z.shape).astype(dtype)
+    results = {}
+    for backend in ("numpy", "numba"):
+        layer = make_act()
+        layer.backend = backend
+        A = layer.forward(Z, training=True).copy()
+        dZ = layer.backward(dA).copy()
+        assert A.dtype == dZ.dtype == np.dtype(dtype)
+        assert np.isfinite(A).all() and np.isfinite(dZ).all()
+        results[backend] = (A, dZ)
+    _same(results["numba"][0], results["numpy"][0], dtype, "forward")
+    _same(results["numba"][1], results["numpy"][1], dtype, "backward")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_numpy_activation_formulas_match_their_closed_forms(dtype, rng):
+    """The in-place NumPy code computes the docstrings' σ and σ' (written here allocating)."""
+    Z = (rng.standard_normal((6, 9)) * 3).astype(dtype)
+    dA = rng.standard_normal(Z.shape).astype(dtype)
+    sig = 1 / (1 + np.exp(-Z.astype(np.float64)))
+    soft = np.exp(Z - Z.max(1, keepdims=True)) / np.exp(Z - Z.max(1, keepdims=True)).sum(1, keepdims=True)
+    elu = np.where(Z > 0, Z, 0.7 * np.expm1(np.minimum(Z, 0)))
+    cases = {
+        "relu": (bp.ReLU(), np.maximum(Z, 0), dA * (Z > 0)),
+        "sigmoid": (bp.Sigmoid(), sig, dA * sig * (1 - sig)),
+        "tanh": (bp.Tanh(), np.tanh(Z), dA * (1 - np.tanh(Z) ** 2)),
+        "leaky": (bp.LeakyReLU(0.1), np.where(Z > 0, Z, 0.1 * Z), np.where(Z > 0, dA, 0.1 * dA)),
+        "elu": (bp.ELU(0.7), elu, np.where(Z > 0, dA, dA * (elu + 0.7))),
+        "softmax": (bp.Softmax(), soft, soft * (dA - np.sum(dA * soft, axis=1, keepdims=True))),
+    }
+    for name, (layer, A, dZ) in cases.items():
+        _same(layer.forward(Z, training=True), A, dtype, name)
+        _same(layer.backward(dA), dZ, dtype, name + "'")
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda l: l.name)
+def test_numba_loss_equals_numpy_formula(loss, dtype, rng):
+    Z = (rng.standard_normal((12, 5)) * 4).astype(dtype)
+    Z[0, 0], Z[1, 1] = 1e4, -1e4                      # stable: finite, no warnings
+    if loss.name == "cross_entropy":
+        Y = loss.prepare_targets(rng.integers(0, 5, 12), 5, dtype)
+    else:
+        Y = rng.random((12, 5)).round().astype(dtype)
+    c0, G0 = loss.value_and_grad(Z, Y)
+    G = np.empty_like(Z)
+    c1, G1 = loss.value_and_grad(Z, Y, grad=G, backend="numba")
+    assert G1 is G and G.dtype == np.dtype(dtype)
+    assert isinstance(c1, float) and np.isfinite(c1)
+    assert c1 == pytest.approx(c0, rel=TOL[dtype]["rtol"])
+    _same(G1, G0, dtype)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda l: l.name)
+def test_loss_writes_into_the_given_buffer_with_and_without_weights(loss, rng):
+    Z = rng.standard_normal((6, 3))
+    Y = loss.prepare_targets(rng.integers(0, 3, 6), 3, "float64") if loss.name == "cross_entropy" \
+        else rng.random((6, 3)).round()
+    w = rng.random(6) + 0.5
+    for weights in (None, w):
+        c0, G0 = loss.value_and_grad(Z, Y, weights)
+        G = np.full_like(Z, np.nan)
+        c1, G1 = loss.value_and_grad(Z, Y, weights, grad=G)
+        assert G1 is G and c1 == c0
+        np.testing.assert_array_equal(G, G0)
+
+
+# ------------------------------------------------------------------ the whole training step
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("make_act", ACTIVATIONS, ids=ACT_IDS)
+def test_training_step_with_numba_equals_numpy_for_every_activation(make_act, dtype, rng):
+    X = rng.standard_normal((9, 5)).astype(dtype) * 2
+    Y = rng.standard_normal((9, 4)).astype(dtype)
+    steps = []
+    for backend in ("numpy", "numba"):
+        net = bp.Sequential([bp.Dense(5, 7), make_act(), bp.Dense(7, 4), make_act()], seed=1, dtype=dtype,
+                            backend=backend)
+        steps.append(_step(net, X, Y, bp.MSE()))
+    (c0, out0, g0), (c1, out1, g1) = steps
+    _same(c1, c0, dtype)
+    _same(out1, out0, dtype)
+    for k in g0:
+        _same(g1[k], g0[k], dtype, k)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda l: l.name)
+def test_training_step_with_numba_equals_numpy_for_every_loss(loss, dtype, rng):
+    X = rng.standard_normal((10, 6)) * 3
+    y = rng.integers(0, 3, 10) if loss.name == "cross_entropy" else rng.random((10, 3)).round()
+    steps = []
+    for backend in ("numpy", "numba"):
+        net = bp.Sequential([bp.Dense(6, 8), bp.ReLU(), bp.BatchNorm(8), bp.Dropout(0.3), bp.Dense(8, 3)],
+                            seed=2, dtype=dtype, backend=backend)     # same seed: the same dropout mask
+        Xp, Y, lo = net.prepare(X, y, loss)
+        steps.append(_step(net, Xp, Y, lo))
+    (c0, out0, g0), (c1, out1, g1) = steps
+    _same(c1, c0, dtype)
+    _same(out1, out0, dtype)
+    for k in g0:
+        _same(g1[k], g0[k], dtype, k)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=needs_numba)])
+def test_changing_batch_sizes_and_weights_reuse_buffers_correctly(backend, rng):
+    """A step on a new batch size (or with weights) after others gives the numbers of a fresh network."""
+    net = bp.Sequential([bp.Dense(4, 6), bp.Tanh(), bp.Dense(6, 3)], seed=0, dtype="float64", backend=backend)
+    loss = bp.CrossEntropy()
+    for n in (8, 3, 8, 1, 5):
+        X, Y, _ = net.prepare(rng.standard_normal((n, 4)), rng.integers(0, 3, n), loss)
+        w = rng.random(n) + 0.5
+        for weights in (None, w):
+            fresh = bp.Sequential([bp.Dense(4, 6), bp.Tanh(), bp.Dense(6, 3)], seed=0, dtype="float64")
+            fresh.load_state_dict(net.state_dict())
+            c0, out0, g0 = _step(fresh, X, Y, loss, weights)
+            c1, out1, g1 = _step(net, X, Y, loss, weights)
+            assert c1 == pytest.approx(c0, rel=1e-12)
+            for k in g0:
+                _same(g1[k], g0[k], "float64", k)
+    kept = {name: len(by_shape) for layer in net.layers for name, by_shape in layer.__dict__.get("_work", {}).items()}
+    assert kept and max(kept.values()) <= 2            # at most two batch shapes kept per buffer
+
+
+# ------------------------------------------------------------------ optimisers
+OPTIMISERS = {
+    "sgd": lambda f: bp.optim.SGD(0.1, fused=f),
+    "sgd_wd": lambda f: bp.optim.SGD(0.1, weight_decay=0.01, fused=f),
+    "momentum": lambda f: bp.optim.SGD(0.05, momentum=0.9, weight_decay=0.01, fused=f),
+    "nesterov": lambda f: bp.optim.SGD(0.05, momentum=0.9, nesterov=True, fused=f),
+    "rmsprop": lambda f: bp.optim.RMSProp(0.01, fused=f),
+    "rmsprop_momentum": lambda f: bp.optim.RMSProp(0.01, momentum=0.5, weight_decay=0.1, fused=f),
+    "adam": lambda f: bp.optim.Adam(1e-2, fused=f),
+    "adam_wd": lambda f: bp.optim.Adam(1e-2, betas=(0.5, 0.9), weight_decay=0.1, fused=f),
+    "adam_lerp_large_weight": lambda f: bp.optim.Adam(1e-2, betas=(0.3, 0.9), fused=f),
+    "adamw": lambda f: bp.optim.AdamW(1e-2, fused=f),
+    "adam_schedule": lambda f: bp.optim.Adam(bp.optim.ExponentialDecay(1e-2, 0.5), fused=f),
+}
+
+
+def _problem(dtype, rng):
+    params = {"0.W": rng.standard_normal((4, 3)).astype(dtype), "0.b": rng.standard_normal(4).astype(dtype),
+              "2.gamma": rng.standard_normal(4).astype(dtype)}
+    grads = [{k: rng.standard_normal(p.shape).astype(dtype) for k, p in params.items()} for _ in range(4)]
+    return params, grads
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(OPTIMISERS))
+def test_fused_optimiser_equals_the_transform_chain(name, dtype, rng):
+    params, grads = _problem(dtype, rng)
+    runs = []
+    for fused in (False, True):
+        p = {k: v.copy() for k, v in params.items()}
+        opt = OPTIMISERS[name](fused)
+        assert opt.fused is fused
+        trajectory = []
+        for g in grads:
+            opt.step(p, g)
+            trajectory.append({k: v.copy() for k, v in p.items()})
+        runs.append((trajectory, opt.state_dict()["arrays"], opt.step_count))
+    (traj0, state0, n0), (traj1, state1, n1) = runs
+    assert n0 == n1 == len(grads)
+    for step0, step1 in zip(traj0, traj1):
+        for k in step0:
+            _same(step1[k], step0[k], dtype, k)
+    assert state0.keys() == state1.keys()
+    for k in state0:
+        _same(state1[k], state0[k], dtype, k)
+
+
+@needs_numba
+def test_fused_optimiser_refuses_non_contiguous_arrays(rng):
+    params, grads = _problem("float64", rng)
+    opt = bp.optim.Adam(1e-2, fused=True)
+    opt.step(params, grads[0])
+    before = {k: v.copy() for k, v in params.items()}
+    g = dict(grads[1], **{"0.W": np.asfortranarray(grads[1]["0.W"])})
+    with pytest.raises(ValueError, match=r"Adam\(fused=True\) needs C-contiguous.*'0.W'.*fused=False"):
+        opt.step(params, g)
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+
+
+@needs_numba
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copied_fused_optimiser_updates_its_own_state(how, rng):
+    params, grads = _problem("float64", rng)
+    opt = bp.optim.Adam(1e-2, fused=True)
+    opt.step(params, grads[0])
+    twin_params = {k: v.copy() for k, v in params.items()}
+    twin = copy.deepcopy(opt) if how == "deepcopy" else pickle.loads(pickle.dumps(opt))
+    before = opt.state_dict()["arrays"]
+    twin.step(twin_params, grads[1])
+    for k, v in opt.state_dict()["arrays"].items():
+        np.testing.assert_array_equal(v, before[k])            # the original is untouched
+    opt.step(params, grads[1])
+    for k in params:
+        _same(twin_params[k], params[k], "float64", k)
+
+
+@needs_numba
+def test_fused_flag_round_trips_through_config_and_state():
+    opt = bp.optim.AdamW(1e-3, fused=True)
+    assert bp.optim.from_config(opt.get_config()).fused is True
+    assert bp.optim.from_state_dict(opt.state_dict()).fused is True
+    assert bp.optim.from_config(bp.optim.SGD(0.1).get_config()).fused is False
+
+
+# ------------------------------------------------------------------ fit
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fit_with_numba_and_fused_adam_gives_the_numpy_parameters(dtype, rng):
+    X = rng.standard_normal((70, 6))
+    y = rng.integers(0, 3, 70)
+    runs = []
+    for backend, fused in (("numpy", False), ("numba", True)):
+        net = bp.Sequential([bp.Dense(6, 16), bp.ReLU(), bp.BatchNorm(16), bp.Dense(16, 8), bp.Tanh(),
+                             bp.Dense(8, 3)], seed=3, dtype=dtype, backend=backend)
+        hist = net.fit(X, y, loss="cross_entropy", optimizer=bp.optim.Adam(1e-2, fused=fused), epochs=3,
+                       batch_size=16, verbose=0)
+        runs.append((net, hist))
+    (ref, h0), (fast, h1) = runs
+    tol = TOL[dtype] if dtype == "float64" else dict(rtol=1e-4, atol=1e-5)   # 15 steps of float32 rounding
+    for k in ref.params:
+        np.testing.assert_allclose(fast.params[k], ref.params[k], **tol)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], **tol)
+
+
+# ------------------------------------------------------------------ buffers never leak
+def test_public_methods_return_fresh_arrays(rng):
+    """Buffers are reused only by training steps: forward/predict/trace results never alias them."""
+    net = bp.Sequential([bp.Dense(3, 4), bp.ReLU(), bp.Dense(4, 2)], seed=0)
+    X1, X2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    net.backprop(X1, rng.standard_normal((5, 2)), "mse")
+    a = net.forward(X1, training=True)
+    p = net.predict(X1)
+    rec = net.trace(X1, rng.standard_normal((5, 2)), "mse")
+    kept = (a.copy(), p.copy(), [{k: v.copy() for k, v in r.items() if isinstance(v, np.ndarray)} for r in rec])
+    net.forward(X2, training=True)
+    net.predict(X2)
+    net.backprop(X2, rng.standard_normal((5, 2)), "mse")
+    np.testing.assert_array_equal(a, kept[0])
+    np.testing.assert_array_equal(p, kept[1])
+    for r, r0 in zip(rec, kept[2]):
+        for k, v in r0.items():
+            np.testing.assert_array_equal(r[k], v)
+
+
+def test_copy_of_a_trained_net_does_not_share_buffers(rng):
+    net = bp.Sequential([bp.Dense(3, 4), bp.Sigmoid(), bp.Dense(4, 2)], seed=0)
+    X, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    net.backprop(X, y, "mse")
+    twin = net.copy()
+    net.backprop(X * 2, y, "mse")
+    twin.backprop(X, y, "mse")
+    ref = bp.Sequential([bp.Dense(3, 4), bp.Sigmoid(), bp.Dense(4, 2)], seed=0)
+    ref.load_state_dict(twin.state_dict())
+    ref.backprop(X, y, "mse")
+    for k in ref.grads:
+        np.testing.assert_allclose(twin.grads[k], ref.grads[k], rtol=1e-6, atol=1e-7)
+
+
+def test_pickled_net_drops_its_buffers_and_keeps_training(rng):
+    net = bp.Sequential([bp.Dense(3, 4), bp.ReLU(), bp.Dense(4, 2)], seed=0, dtype="float64")
+    X, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    net.backprop(X, y, "mse")
+    assert all("_work" in layer.__dict__ for layer in net.layers[:2])
+    blob = pickle.dumps(net)
+    twin = pickle.loads(blob)
+    assert not any("_work" in layer.__dict__ for layer in twin.layers) and "_dout" not in twin.__dict__
+    assert twin.backprop(X, y, "mse") == pytest.approx(net.backprop(X, y, "mse"), rel=1e-12)
+    for k in net.grads:
+        _same(twin.grads[k], net.grads[k], "float64", k)
+
+
+# ------------------------------------------------------------------ the choice is explicit
+def test_backend_is_validated_and_applies_to_every_layer():
+    with pytest.raises(ValueError, match="backend"):
+        bp.Sequential([bp.Dense(2, 2)], backend="fastest")
+    net = bp.Sequential([bp.Dense(2, 3), bp.ReLU(), bp.Dense(3, 1)])
+    assert net.backend == "numpy" and all(layer.backend == "numpy" for layer in net.layers)
+    if _jit.numba_available():
+        net.backend = "numba"
+        assert all(layer.backend == "numba" for layer in net.layers)
+
+
+def test_numba_options_fail_clearly_without_numba(monkeypatch):
+    monkeypatch.setattr(_jit, "numba_available", lambda: False)
+    with pytest.raises(ModuleNotFoundError, match=r"backend=\"numba\" needs numba.*pip install 'bprop\[fast\]'"):
+        bp.Sequential([bp.Dense(2, 2)], backend="numba")
+    with pytest.raises(ModuleNotFoundError, match=r"Adam\(fused=True\) needs numba"):
+        bp.optim.Adam(1e-3, fused=True)
+    with pytest.raises(TypeError, match="fused must be True or False"):
+        bp.optim.SGD(0.1, fused="yes")
+
+
+def test_no_global_switch_and_no_kernels_module():
+    import importlib.util
+    assert importlib.util.find_spec("bprop.kernels") is None
+    code = "import sys, bprop; print('numba' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "BPROP_KERNELS": "numba", "BPROP_BACKEND": "numba"})
+    assert r.stdout.strip() == "False"                 # import bprop never imports numba, whatever the environment
+
+
+def test_compiled_function_keeps_its_python_loop():
+    from bprop.activations import _relu_backward_loop
+    A = np.array([[1.0, -1.0, 0.0]])
+    dA = np.array([[2.0, 3.0, 4.0]])
+    out = _relu_backward_loop.py_func(dA, A, np.empty_like(A))   # runs without numba
+    np.testing.assert_array_equal(out, [[2.0, 0.0, 0.0]])
