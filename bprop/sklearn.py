@@ -8,9 +8,9 @@ initialiser and learning-rate schedule, and the trained network itself
 (:attr:`net_`) for :meth:`~bprop.Sequential.trace`, :func:`bprop.gradcheck`
 and plots.
 
-Each hidden layer is ``Dense → [BatchNorm] → activation → [Dropout]``; the
-output layer is a ``Dense`` whose raw output (logits for a classifier) goes to
-the loss:
+The network is :func:`bprop.mlp.build_mlp`'s: each hidden layer is
+``Dense → [BatchNorm] → activation → [Dropout]``; the output layer is a
+``Dense`` whose raw output (logits for a classifier) goes to the loss:
 
 =============================  =======  ===========================================
 target                         outputs  loss
@@ -55,8 +55,8 @@ from . import optim as _optim
 from ._validation import check_dtype, check_real
 from ._version import __version__
 from .io import model_payload, net_from_payload, read_npz, write_npz_atomic
-from .layers import BatchNorm, Dense, Dropout
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, get as _get_loss
+from .mlp import build_mlp
 from .network import Sequential
 from .training import Callback, EarlyStopping, History
 
@@ -68,8 +68,6 @@ except ImportError:  # pragma: no cover - older scikit-learn
 
 __all__ = ["BPClassifier", "BPRegressor", "load"]
 
-#: Activations for which ``init="auto"`` picks He (Kaiming) initialisation.
-RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
 #: scikit-learn's activation names that bprop spells differently.
 ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 ESTIMATOR_KEY = "sklearn"   # key of the estimator's entry in the model file's metadata
@@ -223,26 +221,13 @@ class _BPEstimator(BaseEstimator):
                              f"got {self.init!r}")
         if self.init != "auto":
             _initializers.get(self.init)   # unknown name: error listing the valid ones
-
-        def init_for(act):
-            if self.init != "auto":
-                return self.init
-            return "he_normal" if act in RELU_FAMILY else "xavier_uniform"
-
-        layers, prev = [], n_in
-        for size, act, p in zip(sizes, acts, drops):
-            layers.append(Dense(prev, size, init=init_for(act), bias_init=self.bias_init))
-            if self.batchnorm:
-                layers.append(BatchNorm(size))
-            layers.append(_activations.get(act))
+        for p in drops:
             if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
                 raise ValueError(f"dropout must be a probability in [0, 1) (or one per hidden "
                                  f"layer), got {self.dropout!r}")
-            if p > 0:
-                layers.append(Dropout(float(p)))
-            prev = size
-        layers.append(Dense(prev, n_out, init=init_for(None), bias_init=self.bias_init))
-        return Sequential(layers, seed=seed, dtype=self.dtype)
+        return build_mlp(n_in, sizes, n_out, activation=acts, init=self.init, bias_init=self.bias_init,
+                         batchnorm=bool(self.batchnorm), dropout=[float(p) for p in drops], seed=seed,
+                         dtype=self.dtype)
 
     def _make_optimizer(self, steps_per_epoch: int):
         key = str(self.optimizer).lower().replace("-", "_")
@@ -495,7 +480,9 @@ _COMMON_DOC = r"""
         ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"tanh"``, ``"sigmoid"``
         (or scikit-learn's ``"logistic"``), ``"identity"``.
     batchnorm : bool, default False
-        Put a ``BatchNorm`` between each hidden ``Dense`` and its activation.
+        Put a ``BatchNorm`` between each hidden ``Dense`` and its activation;
+        those Dense layers then have no bias (BatchNorm subtracts the batch
+        mean, and its β is the shift).
     dropout : float or sequence of float, default 0.0
         Inverted-dropout probability after each hidden activation (one value,
         or one per hidden layer).
@@ -505,7 +492,8 @@ _COMMON_DOC = r"""
         followed by a ReLU-family activation (relu, leaky_relu, elu, gelu),
         ``xavier_uniform`` for the others and for the output layer.
     bias_init : float or str, default 0.0
-        Initial bias (a number, e.g. 0.01 for ReLU layers, or an initialiser name).
+        Initial bias of every Dense layer that has one (a number, e.g. 0.01 for ReLU
+        layers, or an initialiser name).
     optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"}, default "adam"
         The :mod:`bprop.optim` optimiser.
     learning_rate : float, default 1e-3

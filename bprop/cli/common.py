@@ -1,4 +1,7 @@
-"""What several sub-commands share: building a network, loading data, opening a run or model file."""
+"""What several sub-commands share: describing a network, loading data, opening a run or model file, the loss.
+
+The network itself is built by :func:`bprop.mlp.build_mlp`.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +10,6 @@ import os
 import numpy as np
 
 from .options import UsageError, check_name
-
-#: activations after which a He initialiser is the right default (the rest get Xavier/Glorot)
-RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu")
-
-
-def default_init(activation: str) -> str:
-    """``he_normal`` for ReLU-like activations, ``xavier_uniform`` for sigmoid/tanh/identity."""
-    return "he_normal" if activation in RELU_LIKE else "xavier_uniform"
-
-
-def build_network(n_in: int, hidden: list[int], n_out: int, *, activation: str, output_activation: str | None,
-                  init: str, batchnorm: bool, dropout: float, seed, dtype: str):
-    """``Dense → [BatchNorm] → σ → [Dropout]`` for each hidden width, then ``Dense → [output σ]``.
-
-    A Dense layer followed by BatchNorm has no bias: BatchNorm subtracts the
-    batch mean, so such a bias would get a zero gradient and do nothing.
-    """
-    import bprop as bp
-    from .. import activations
-
-    layers, n = [], n_in
-    for h in hidden:
-        layers.append(bp.Dense(n, h, init=init, bias=not batchnorm))
-        if batchnorm:
-            layers.append(bp.BatchNorm(h))
-        layers.append(activations.get(activation))
-        if dropout > 0:
-            layers.append(bp.Dropout(dropout))
-        n = h
-    layers.append(bp.Dense(n, n_out, init=init))
-    if output_activation not in (None, "identity", "linear"):
-        layers.append(activations.get(output_activation))
-    return bp.Sequential(layers, seed=seed, dtype=dtype)
-
 
 def describe_layers(net) -> str:
     """``Dense(4→8) → Tanh → Dense(8→3)``: the architecture on one line."""
@@ -144,8 +113,26 @@ def class_indices_for_model(net, ds) -> np.ndarray:
     return mapping
 
 
-def targets_for(loss_name: str, task: str, y: np.ndarray, n_out: int) -> np.ndarray:
-    """Class labels for CrossEntropy; one-hot rows for MSE/BCE on classes; ``y`` as is for regression."""
-    if task == "classification" and loss_name != "cross_entropy":
+def default_loss(task: str):
+    """The loss a model of ``task`` trains on unless told otherwise: CrossEntropy for classes, else MSE."""
+    from .. import losses
+    return losses.CrossEntropy() if task == "classification" else losses.MSE()
+
+
+def model_loss(metadata: dict, task: str):
+    """The loss a saved model was trained on (its metadata's ``loss``), or :func:`default_loss` of its task."""
+    from .. import losses
+    name = (metadata or {}).get("loss")
+    return losses.get(name) if name else default_loss(task)
+
+
+def targets_for(loss, task: str, y: np.ndarray, n_out: int) -> np.ndarray:
+    """What ``loss`` takes for labels ``y`` of ``task``.
+
+    Class labels as they are for a classification loss (CrossEntropy takes
+    labels); one-hot rows for a loss of another task (MSE, BCE) on classes;
+    ``y`` as is for regression.
+    """
+    if task == "classification" and loss.task != "classification":
         return np.eye(n_out)[np.asarray(y, dtype=np.int64)]
     return y

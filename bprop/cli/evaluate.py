@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     import bprop as bp
-    from .common import load_dataset, model_file, transform_features
+    from .common import load_dataset, model_file, model_loss, transform_features
     from .console import console
     from .report import compute_metrics, confusion_table, metrics_table
 
@@ -85,11 +85,10 @@ def run(args) -> int:
             raise ValueError(f"{spec} has classes {unknown} the model was not trained on (its classes: "
                              f"{', '.join(names)})")
         y = np.array([index[c] for c in ds.class_names], dtype=np.int64)[y]
-    loss_name = meta.get("loss") or ("cross_entropy" if task == "classification" else "mse")
-    result = compute_metrics(net, Xs, y, task, loss_name)
+    result = compute_metrics(net, Xs, y, task, model_loss(meta, task))
     con = console()
     con.print(f"model {path}: {net.n_params:,} parameters; data {spec} ({part} part, {len(X)} samples)")
-    con.print(metrics_table(f"{spec}: {part} data", result["metrics"], result["loss_name"]))
+    con.print(metrics_table(f"{spec}: {part} data", result["metrics"], result["loss"]))
     if task == "classification":
         con.print(confusion_table(result["confusion"], list(names)))
     return 0

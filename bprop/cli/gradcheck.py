@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import build_network, check_data_name, describe_layers
+from ..mlp import build_mlp
+from .common import check_data_name, describe_layers
 from .options import UsageError, add_parser, check_name, parse_int_list
 
 EXAMPLES = """\
@@ -114,8 +115,8 @@ def run(args) -> int:
             if loss.task != "regression":
                 raise UsageError(f"--loss {loss_name} needs class labels; {spec} is a regression set (use mse)")
         source = f"the first {n} training rows of {spec} (standardised)"
-    net = build_network(n_in, hidden, n_out, activation=act, output_activation=out_act, init=init,
-                        batchnorm=args.batchnorm, dropout=args.dropout, seed=args.seed, dtype="float64")
+    net = build_mlp(n_in, hidden, n_out, activation=act, output_activation=out_act, init=init,
+                    batchnorm=args.batchnorm, dropout=args.dropout, seed=args.seed, dtype="float64")
     import bprop as bp
     try:
         net.prepare(X, y, loss)

@@ -37,9 +37,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     import bprop as bp
-    from .. import losses
     from ..data.tabular import read_features
-    from .common import model_file, transform_features
+    from .common import model_file, model_loss, transform_features
 
     import os
     if not os.path.isfile(args.input):
@@ -58,7 +57,7 @@ def run(args) -> int:
     w = csv.writer(buf, lineterminator="\n")
     if task == "classification":
         names = meta.get("class_names") or [str(i) for i in range(net.n_out)]
-        loss = losses.get(meta.get("loss", "cross_entropy"))
+        loss = model_loss(meta, task)
         proba = loss.output_to_prediction(out).astype(np.float64) if len(X) else out
         labels = np.asarray(names, dtype=object)[np.argmax(out, axis=1)] if len(X) else []
         w.writerow(["prediction"] + ([f"p_{c}" for c in names] if args.proba else []))

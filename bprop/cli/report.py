@@ -14,8 +14,10 @@ from .options import write_text_atomic
 
 
 # --------------------------------------------------------------------------- metrics
-def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss_name: str) -> dict:
+def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss) -> dict:
     """Loss and metrics of ``net`` (eval mode) on standardised ``X`` and labels/targets ``y``.
+
+    ``loss`` is the :class:`~bprop.losses.Loss` the network was trained on.
 
     Returns
     -------
@@ -23,18 +25,17 @@ def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss_name: str
         ``metrics`` (``loss`` = C as trained, then ``accuracy, log_loss`` or
         ``mse, rmse, mae, r2``), ``output`` (raw network output),
         ``prediction`` (class indices or values), ``proba`` (classification),
-        ``confusion`` (classification).
+        ``confusion`` (classification), ``loss`` (the loss object).
     """
-    from .. import losses, metrics as M
+    from .. import metrics as M
     from .common import targets_for
-    loss = losses.get(loss_name)
     n_out = net.n_out
-    X, Y, loss = net.prepare(X, targets_for(loss_name, task, y, n_out), loss)
+    X, Y, loss = net.prepare(X, targets_for(loss, task, y, n_out), loss)
     out = net.predict(X)
-    result = {"output": out, "metrics": {"loss": loss.value(out, Y)}, "loss_name": loss.name}
+    result = {"output": out, "metrics": {"loss": loss.value(out, Y)}, "loss": loss}
     if task == "classification":
         proba = loss.output_to_prediction(out).astype(np.float64)
-        if loss_name != "cross_entropy":   # MSE/BCE on one-hot targets: scores, normalised for log-loss
+        if loss.task != "classification":   # MSE/BCE on one-hot targets: scores, normalised for log-loss
             scores = np.clip(proba, 1e-12, None)
             proba = scores / scores.sum(axis=1, keepdims=True)
         pred = np.argmax(out, axis=1)
@@ -58,24 +59,18 @@ METRIC_NOTES = {
 }
 
 
-LOSS_NOTES = {
-    "cross_entropy": "C, the loss trained on: cross-entropy, mean over samples",
-    "mse": "C, the loss trained on: 1/(2n) Σ‖a − y‖² (with the ½, unlike mse)",
-    "binary_cross_entropy": "C, the loss trained on: binary cross-entropy summed over outputs",
-}
-
-
-def metric_note(key: str, loss_name: str | None = None) -> str:
-    if key == "loss":
-        return LOSS_NOTES.get(loss_name, "C, the loss trained on")
+def metric_note(key: str, loss=None) -> str:
+    """What the metric ``key`` means; for ``loss``, the ``label`` of the loss object trained on."""
+    if key == "loss" and loss is not None:
+        return f"the loss trained on: {loss.label}"
     return METRIC_NOTES.get(key, "")
 
 
-def metrics_table(title: str, metrics: dict, loss_name: str | None = None):
+def metrics_table(title: str, metrics: dict, loss=None):
     from .console import fmt, table
     t = table(title, ["metric", ("value", "right"), "meaning"])
     for k, v in metrics.items():
-        t.add_row(k, fmt(v), metric_note(k, loss_name))
+        t.add_row(k, fmt(v), metric_note(k, loss))
     return t
 
 
@@ -99,9 +94,7 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
         return os.path.join(run_dir, name)
 
     if recs:
-        loss_label = {"cross_entropy": "cross-entropy C", "mse": "quadratic cost C = 1/(2n) Σ‖a − y‖²",
-                      "binary_cross_entropy": "binary cross-entropy C"}.get(prep.loss_name, "loss C")
-        plots.loss_curves(recs, path("loss.png"), loss_label=loss_label, title=f"Loss — {ds.name}")
+        plots.loss_curves(recs, path("loss.png"), loss_label=prep.loss.label, title=f"Loss — {ds.name}")
         made.append(("Loss per epoch (training and validation)", "loss.png"))
         plots.metric_curves(recs, metric, path("metric.png"), title=f"{metric.capitalize()} — {ds.name}")
         made.append((f"{metric.capitalize()} per epoch (training and validation)", "metric.png"))
@@ -123,8 +116,7 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
     Xtr, ytr = ds.X_train, ds.y_train
     Xte, yte = ds.X_test, ds.y_test
     if ds.n_features == 2 and ds.task == "classification":
-        from .. import losses
-        loss = losses.get(prep.loss_name)
+        loss = prep.loss
         plots.decision_boundary(lambda Xr: loss.output_to_prediction(raw_output(Xr)).astype(np.float64),
                                 Xtr, ytr, Xte, yte, ds.class_names, path("decision_boundary.png"),
                                 feature_names=ds.feature_names, title=f"Decision boundary — {ds.name}")
@@ -170,7 +162,7 @@ def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str
               "Notation: `W (n_out, n_in)`, `Z = A @ W.T + b`, `δ = ∂C/∂Z`.", ""]
     wd = f", weight decay {cfg['weight_decay']:g}" if cfg["weight_decay"] else ""
     lines += ["## Training", "",
-              f"- loss: {prep.loss_name}; optimiser {cfg['optimizer']}, lr {cfg['lr']:g}, schedule {cfg['schedule']}{wd}",
+              f"- loss: {prep.loss.name}; optimiser {cfg['optimizer']}, lr {cfg['lr']:g}, schedule {cfg['schedule']}{wd}",
               f"- batch size {cfg['batch_size']}, {len(recs)} of {cfg['epochs']} epochs ({history.stop_reason or 'completed'})"
               + (f"; best epoch {history.best_epoch}" if history.best_epoch else ""),
               f"- seed {cfg['seed']}; time {sum(r.get('time', 0.0) for r in recs):.1f} s", ""]
@@ -183,7 +175,7 @@ def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str
     lines += [f"## Final metrics ({prep.eval_part} data, {len(result['prediction'])} samples)", "",
               "| metric | value | meaning |", "|---|---:|---|"]
     for k, v in result["metrics"].items():
-        lines.append(f"| {k} | {v:.4f} | {metric_note(k, prep.loss_name)} |")
+        lines.append(f"| {k} | {v:.4f} | {metric_note(k, prep.loss)} |")
     lines.append("")
     if made_plots:
         lines += ["## Plots", ""]
@@ -211,7 +203,7 @@ def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool 
         prep.eval_part, X_eval, y_eval, X_eval_raw = "validation", prep.X_val, prep.y_val, prep.X_val_raw
     else:
         prep.eval_part, X_eval, y_eval, X_eval_raw = "training", prep.X_train, prep.y_train, prep.X_train_raw
-    result = compute_metrics(net, X_eval, y_eval, ds.task, prep.loss_name)
+    result = compute_metrics(net, X_eval, y_eval, ds.task, prep.loss)
     made = make_plots(run_dir, net, history, prep, result, X_eval_raw, y_eval) if plots else []
     write_text_atomic(os.path.join(run_dir, "report.md"),
                       report_markdown(run_dir, net, history, prep, cfg, result, made))
@@ -223,7 +215,7 @@ def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool 
         print(f"{run_dir}: {prep.eval_part} {key} {m[key]:.4f}, loss {m['loss']:.4f}")
     else:
         con.print(metrics_table(f"{ds.name}: {prep.eval_part} data ({len(X_eval)} samples)", result["metrics"],
-                                prep.loss_name))
+                                prep.loss))
         con.print(f"run folder: [bold]{run_dir}[/bold] (report.md, model.npz, checkpoint.npz, history.csv/json, "
                   f"config.toml{', plots' if made else ''})")
     return result

@@ -259,7 +259,7 @@ def resolve(args, file_cfg: dict) -> dict:
     out["activation"] = check_name("activation", "--activation", cfg["activation"], activations.ACTIVATIONS)
     init = str(cfg["init"]).lower()
     if init == "auto":
-        from .common import default_init
+        from ..mlp import default_init
         init = default_init(out["activation"])
     out["init"] = check_name("initializer", "--init", init, REGISTRY)
     out["batchnorm"] = _as_bool(cfg["batchnorm"], "batchnorm")
@@ -296,11 +296,11 @@ def resolve(args, file_cfg: dict) -> dict:
 class Prepared:
     """The data of a run, split and standardised, and what the network needs to know about it."""
 
-    def __init__(self, cfg: dict, ds, standardizer, loss_name: str):
+    def __init__(self, cfg: dict, ds, standardizer, loss):
         from ..data._dataset import split
         self.ds = ds
         self.task = ds.task
-        self.loss_name = loss_name
+        self.loss = loss
         X, y = ds.X_train, ds.y_train
         if cfg["val_split"] > 0:
             if len(X) < 2:
@@ -324,19 +324,23 @@ class Prepared:
 
     def targets(self, y):
         from .common import targets_for
-        return targets_for(self.loss_name, self.task, y, self.ds.n_outputs)
+        return targets_for(self.loss, self.task, y, self.ds.n_outputs)
 
     @property
     def validation_data(self):
         return None if self.X_val is None else (self.X_val, self.targets(self.y_val))
 
 
-def choose_loss(cfg: dict, task: str) -> str:
-    loss = cfg["loss"]
-    if loss == "auto":
-        return "cross_entropy" if task == "classification" else "mse"
-    if task == "regression" and loss != "mse":
-        raise UsageError(f"--loss {loss} needs class labels, but {cfg['data']} is a regression data set; use mse")
+def choose_loss(cfg: dict, task: str):
+    """The loss object of ``cfg["loss"]`` (``"auto"``: the default of the task); usage error for a mismatch."""
+    from .. import losses
+    from .common import default_loss
+    if cfg["loss"] == "auto":
+        return default_loss(task)
+    loss = losses.get(cfg["loss"])
+    if task == "regression" and loss.task != "regression":
+        raise UsageError(f"--loss {cfg['loss']} needs class labels, but {cfg['data']} is a regression data set; "
+                         "use mse")
     return loss
 
 
@@ -373,16 +377,15 @@ def make_optimizer(cfg: dict, spe: int):
 
 
 def build_model(cfg: dict, prep: Prepared):
-    from .common import build_network
+    from ..mlp import build_mlp
     ds = prep.ds
-    out_act = None
-    net = build_network(ds.n_features, cfg["layers"], ds.n_outputs, activation=cfg["activation"],
-                        output_activation=out_act, init=cfg["init"], batchnorm=cfg["batchnorm"],
-                        dropout=cfg["dropout"], seed=cfg["seed"], dtype=cfg["dtype"])
+    net = build_mlp(ds.n_features, cfg["layers"], ds.n_outputs, activation=cfg["activation"],
+                    init=cfg["init"], batchnorm=cfg["batchnorm"], dropout=cfg["dropout"], seed=cfg["seed"],
+                    dtype=cfg["dtype"])
     net.metadata = {
         "data": cfg["data"],
         "task": ds.task,
-        "loss": prep.loss_name,
+        "loss": prep.loss.name,
         "class_names": ds.class_names,
         "feature_names": list(ds.feature_names),
         "standardizer": None if prep.standardizer is None else prep.standardizer.to_dict(),
@@ -510,9 +513,9 @@ def run(args) -> int:
     from .common import load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
                       data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
-    loss_name = choose_loss(cfg, ds.task)
-    cfg["loss"] = loss_name
-    prep = Prepared(cfg, ds, None, loss_name)
+    loss = choose_loss(cfg, ds.task)
+    cfg["loss"] = loss.name
+    prep = Prepared(cfg, ds, None, loss)
     net = build_model(cfg, prep)
     spe = steps_per_epoch(len(prep.X_train), cfg["batch_size"], cfg["batchnorm"])
     optimizer = make_optimizer(cfg, spe)
@@ -522,7 +525,7 @@ def run(args) -> int:
     write_config(out, cfg)
     from .console import console
     con = console(quiet=quiet)
-    _announce(con, cfg, ds, net, prep, out, loss_name)
+    _announce(con, cfg, ds, net, prep, out)
 
     from ..training import EarlyStopping
     es = None
@@ -531,7 +534,7 @@ def run(args) -> int:
     cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
     checkpoint = os.path.join(out, "checkpoint.npz")
     try:
-        history = net.fit(prep.X_train, prep.targets(prep.y_train), loss=loss_name, optimizer=optimizer,
+        history = net.fit(prep.X_train, prep.targets(prep.y_train), loss=loss, optimizer=optimizer,
                           epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True,
                           validation_data=prep.validation_data, early_stopping=es, clip_norm=cfg["clip_norm"],
                           callbacks=[cb], checkpoint=checkpoint, verbose=0)
@@ -545,14 +548,14 @@ def run(args) -> int:
     return 0
 
 
-def _announce(con, cfg, ds, net, prep, out, loss_name):
+def _announce(con, cfg, ds, net, prep, out):
     from .common import describe_layers
     n_val = 0 if prep.X_val is None else len(prep.X_val)
     con.print(f"[bold]data[/bold]     {cfg['data']}: {ds.task}, {ds.n_features} features, "
               f"{ds.n_outputs} {'classes' if ds.task == 'classification' else 'output(s)'}; "
               f"{len(prep.X_train)} train / {n_val} validation / {ds.n_test} test samples")
     con.print(f"[bold]network[/bold]  {describe_layers(net)}  ({net.n_params:,} parameters, {cfg['dtype']})")
-    con.print(f"[bold]training[/bold] loss {loss_name}, {cfg['optimizer']} lr {cfg['lr']:g}"
+    con.print(f"[bold]training[/bold] loss {prep.loss.name}, {cfg['optimizer']} lr {cfg['lr']:g}"
               f"{'' if cfg['schedule'] == 'constant' else ' (' + cfg['schedule'] + ')'}, batch {cfg['batch_size']}, "
               f"{cfg['epochs']} epochs → {out}")
 
@@ -601,8 +604,9 @@ def run_resume(args) -> int:
     metadata = meta.get("metadata") or {}
     from ..data import Standardizer
     st = metadata.get("standardizer")
-    loss_name = metadata.get("loss") or choose_loss(cfg, ds.task)
-    prep = Prepared(cfg, ds, Standardizer.from_dict(st) if st else None, loss_name)
+    from .. import losses
+    loss = losses.get(metadata["loss"]) if metadata.get("loss") else choose_loss(cfg, ds.task)
+    prep = Prepared(cfg, ds, Standardizer.from_dict(st) if st else None, loss)
     if cfg["epochs"] < done:
         raise UsageError(f"--epochs {cfg['epochs']}: the checkpoint already holds {done} epochs")
     write_config(run_dir, cfg)
