@@ -73,10 +73,6 @@ class Loss:
     takes_logits = False
     #: What C is, in words, for plots and reports.
     label = "loss C"
-    #: True if the loss takes the logits z (no output activation) and returns the fused δ_L = ∂C/∂z.
-    takes_logits = False
-    #: What C is, in words, for plots and reports.
-    label = "loss C"
 
     def prepare_targets(self, y, n_outputs: int, dtype) -> np.ndarray:
         """Validate ``y`` and return dense targets ``Y (n, n_outputs)`` of ``dtype``."""
@@ -129,7 +125,6 @@ class MSE(Loss):
     name = "mse"
     task = "regression"
     label = "quadratic cost C = 1/(2n) Σ‖a − y‖²"
-    label = "quadratic cost C = 1/(2n) Σ‖a − y‖²"
 
     def per_sample(self, out, Y):
         r = out - Y
@@ -169,8 +164,6 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
     task = "classification"
-    takes_logits = True
-    label = "cross-entropy C"
     takes_logits = True
     label = "cross-entropy C"
 
@@ -248,8 +241,6 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
     task = "multilabel"
-    takes_logits = True
-    label = "binary cross-entropy C, summed over outputs"
     takes_logits = True
     label = "binary cross-entropy C, summed over outputs"
 
