@@ -13,7 +13,8 @@ import os
 
 import numpy as np
 
-from .options import UsageError, add_parser, read_config
+from .config import read_train_config
+from .options import UsageError, add_parser
 
 EXAMPLES = """\
   bprop evaluate runs/moons                              # the run's own test data
@@ -50,8 +51,7 @@ def run(args) -> int:
     meta = net.metadata or {}
     settings = {}
     if run_dir is not None and os.path.exists(os.path.join(run_dir, "config.toml")):
-        from .train import DEFAULTS, EXTRA_KEYS
-        settings = read_config(os.path.join(run_dir, "config.toml"), set(DEFAULTS) | EXTRA_KEYS, "train")
+        settings = read_train_config(os.path.join(run_dir, "config.toml"))
     spec = args.data or settings.get("data") or meta.get("data")
     if spec is None:
         raise UsageError("--data is needed: the model file does not say which data it was trained on")

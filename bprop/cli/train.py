@@ -29,12 +29,14 @@ import math
 import os
 import sys
 import time
+from numbers import Integral, Real
 
 import numpy as np
 
+from .._validation import Interval, check
 from ..training import Callback
-from .options import (UsageError, add_parser, check_name, dump_toml, parse_int_list, read_config,
-                      write_text_atomic)
+from .config import DEFAULTS, read_train_config
+from .options import UsageError, add_parser, check_name, dump_toml, parse_int_list, write_text_atomic
 
 EXAMPLES = """\
   bprop train                                              # digits, 64-128-64-10, Adam, 20 epochs
@@ -47,35 +49,6 @@ EXAMPLES = """\
   bprop train --resume runs/moons --epochs 500             # continue to 500 epochs
 """
 
-#: config key -> default (the resolved config lists them in this order)
-DEFAULTS = {
-    "data": "digits",
-    "n_samples": None,
-    "noise": None,
-    "target": None,
-    "data_dir": None,
-    "test_size": 0.2,
-    "standardize": None,
-    "layers": [128, 64],
-    "activation": "relu",
-    "init": "auto",
-    "batchnorm": False,
-    "dropout": 0.0,
-    "loss": "auto",
-    "optimizer": "adam",
-    "lr": None,
-    "weight_decay": None,
-    "schedule": "constant",
-    "batch_size": 32,
-    "epochs": 20,
-    "clip_norm": None,
-    "val_split": 0.1,
-    "early_stopping": 0,
-    "seed": 0,
-    "dtype": "float32",
-}
-#: keys a config file may hold besides DEFAULTS
-EXTRA_KEYS = {"out", "quiet"}
 SCHEDULES = {
     "constant": {},
     "step": {"every": None, "gamma": 0.1},
@@ -84,6 +57,8 @@ SCHEDULES = {
     "warmup": {"epochs": 1},
     "plateau": {"factor": 0.5, "patience": 5},
 }
+#: --schedule keys named for their unit, and the schedule argument each one gives (in epochs)
+SCHEDULE_ARGS = {"every": "step_size", "epochs": "warmup_steps"}
 COMMENTS = {
     "data": "bprop datasets lists the names; csv:PATH for a CSV file",
     "n_samples": "all samples",
@@ -169,41 +144,42 @@ def register(subparsers) -> None:
 
 
 # --------------------------------------------------------------------------- resolving settings
-def _as_int(value, key, minimum=None):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+#: What each number or switch of the config accepts (the vocabulary of bprop._validation).
+SETTINGS = {
+    "n_samples": Interval(Integral, 1, None, closed="left"),
+    "noise": Interval(Real, 0, None, closed="left"),
+    "test_size": Interval(Real, 0, 1, closed="left"),
+    "standardize": bool,
+    "batchnorm": bool,
+    "dropout": Interval(Real, 0, 1, closed="left"),
+    "lr": Interval(Real, 0, None, closed="neither"),
+    "weight_decay": Interval(Real, 0, None, closed="left"),
+    "batch_size": Interval(Integral, 1, None, closed="left"),
+    "epochs": Interval(Integral, 0, None, closed="left"),
+    "clip_norm": Interval(Real, 0, None, closed="neither"),
+    "val_split": Interval(Real, 0, 1, closed="left"),
+    "early_stopping": Interval(Integral, 0, None, closed="left"),
+    "seed": Interval(Integral, 0, None, closed="left"),
+}
+
+
+def _setting(value, key):
+    """``value`` of config key ``key`` checked against :data:`SETTINGS`; a :class:`UsageError`
+    naming the option otherwise. A TOML whole float (``epochs = 3.0``) counts as an integer
+    and a string that spells a number (``lr = "1e-3"``) as that number."""
+    constraint = SETTINGS[key]
+    if isinstance(constraint, Interval) and constraint.type is Integral:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        else:
-            raise UsageError(f"--{key.replace('_', '-')}: expected a whole number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise UsageError(f"--{key.replace('_', '-')}: expected at least {minimum}, got {value}")
-    return int(value)
-
-
-def _as_float(value, key, low=None, high=None, high_open=False, low_open=False):
-    opt = f"--{key.replace('_', '-')}"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+    elif isinstance(constraint, Interval) and isinstance(value, str):
         try:
             value = float(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"{opt}: expected a number, got {value!r}") from None
-    value = float(value)
-    if not math.isfinite(value):
-        raise UsageError(f"{opt}: expected a finite number, got {value}")
-    bad = (low is not None and (value < low or (low_open and value == low))) or \
-          (high is not None and (value > high or (high_open and value == high)))
-    if bad:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        raise UsageError(f"{opt}: expected a value in {lo}{low if low is not None else '-∞'}, "
-                         f"{high if high is not None else '∞'}{hi}, got {value:g}")
-    return value
-
-
-def _as_bool(value, key):
-    if isinstance(value, bool):
-        return value
-    raise UsageError(f"{key}: expected true or false, got {value!r}")
+        except ValueError:
+            pass        # the check below reports the string
+    try:
+        return check(value, key, constraint)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--{key.replace('_', '-')}: {exc}") from None
 
 
 def parse_schedule(spec: str) -> tuple[str, dict]:
@@ -243,18 +219,18 @@ def resolve(args, file_cfg: dict) -> dict:
     out["data"] = str(cfg["data"])
     from .common import check_data_name
     check_data_name(out["data"])
-    out["n_samples"] = None if cfg["n_samples"] is None else _as_int(cfg["n_samples"], "n_samples", 1)
-    out["noise"] = None if cfg["noise"] is None else _as_float(cfg["noise"], "noise", 0.0)
+    out["n_samples"] = None if cfg["n_samples"] is None else _setting(cfg["n_samples"], "n_samples")
+    out["noise"] = None if cfg["noise"] is None else _setting(cfg["noise"], "noise")
     out["target"] = None if cfg["target"] is None else cfg["target"]
     if out["target"] is not None and not isinstance(out["target"], (str, int)):
         raise UsageError(f"--target: expected a column name or index, got {out['target']!r}")
     out["data_dir"] = None if cfg["data_dir"] is None else os.fspath(cfg["data_dir"])
-    out["test_size"] = _as_float(cfg["test_size"], "test_size", 0.0, 1.0, high_open=True)
+    out["test_size"] = _setting(cfg["test_size"], "test_size")
     if cfg["standardize"] is None:
         # MNIST pixels are already in [0, 1], and border pixels that are almost always 0 would get a tiny
         # std and blow up to z-scores in the thousands on new images: leave image sets as they are.
         cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist")
-    out["standardize"] = _as_bool(cfg["standardize"], "standardize")
+    out["standardize"] = _setting(cfg["standardize"], "standardize")
     out["layers"] = parse_int_list(cfg["layers"], "--layers", allow_empty=True)
     out["activation"] = check_name("activation", "--activation", cfg["activation"], activations.ACTIVATIONS)
     init = str(cfg["init"]).lower()
@@ -262,8 +238,8 @@ def resolve(args, file_cfg: dict) -> dict:
         from ..mlp import default_init
         init = default_init(out["activation"])
     out["init"] = check_name("initializer", "--init", init, REGISTRY)
-    out["batchnorm"] = _as_bool(cfg["batchnorm"], "batchnorm")
-    out["dropout"] = _as_float(cfg["dropout"], "dropout", 0.0, 1.0, high_open=True)
+    out["batchnorm"] = _setting(cfg["batchnorm"], "batchnorm")
+    out["dropout"] = _setting(cfg["dropout"], "dropout")
     loss = str(cfg["loss"]).lower().replace("-", "_")
     if loss != "auto":
         loss = check_name("loss", "--loss", loss, losses.LOSSES)
@@ -271,20 +247,19 @@ def resolve(args, file_cfg: dict) -> dict:
     out["loss"] = loss
     out["optimizer"] = check_name("optimizer", "--optimizer", cfg["optimizer"], optim.NAMES)
     lr = cfg["lr"] if cfg["lr"] is not None else optim.NAMES[out["optimizer"]][1]["lr"]
-    out["lr"] = _as_float(lr, "lr", 0.0, low_open=True)
+    out["lr"] = _setting(lr, "lr")
     wd = cfg["weight_decay"] if cfg["weight_decay"] is not None else (0.01 if out["optimizer"] == "adamw" else 0.0)
-    out["weight_decay"] = _as_float(wd, "weight_decay", 0.0)
-    out["batch_size"] = _as_int(cfg["batch_size"], "batch_size", 1)
-    out["epochs"] = _as_int(cfg["epochs"], "epochs", 0)
+    out["weight_decay"] = _setting(wd, "weight_decay")
+    out["batch_size"] = _setting(cfg["batch_size"], "batch_size")
+    out["epochs"] = _setting(cfg["epochs"], "epochs")
     sched, sparams = parse_schedule(cfg["schedule"])
     if sched == "step" and sparams["every"] is None:
         sparams["every"] = max(out["epochs"] // 3, 1)
     out["schedule"] = format_schedule(sched, sparams)
-    out["clip_norm"] = None if cfg["clip_norm"] in (None, 0, 0.0) else _as_float(cfg["clip_norm"], "clip_norm", 0.0,
-                                                                                   low_open=True)
-    out["val_split"] = _as_float(cfg["val_split"], "val_split", 0.0, 1.0, high_open=True)
-    out["early_stopping"] = _as_int(cfg["early_stopping"], "early_stopping", 0)
-    out["seed"] = _as_int(cfg["seed"], "seed", 0)
+    out["clip_norm"] = None if cfg["clip_norm"] in (None, 0, 0.0) else _setting(cfg["clip_norm"], "clip_norm")
+    out["val_split"] = _setting(cfg["val_split"], "val_split")
+    out["early_stopping"] = _setting(cfg["early_stopping"], "early_stopping")
+    out["seed"] = _setting(cfg["seed"], "seed")
     dtype = str(cfg["dtype"]).lower()
     if dtype not in ("float32", "float64"):
         raise UsageError(f"--dtype: expected float32 or float64, got {cfg['dtype']!r}")
@@ -352,27 +327,17 @@ def steps_per_epoch(n_train: int, batch_size: int, batchnorm: bool) -> int:
 
 
 def make_optimizer(cfg: dict, spe: int):
-    """The optimiser of ``cfg`` with its learning-rate schedule (lengths in epochs turned into steps)."""
+    """The optimiser of ``cfg`` with its learning-rate schedule, both made by their factories
+    (:func:`bprop.optim.schedules.get` with the schedule's options given per epoch,
+    :func:`bprop.optim.get`)."""
     from .. import optim
-    from ..optim import schedules as S
-    name, p = parse_schedule(cfg["schedule"])
-    lr, epochs = cfg["lr"], max(cfg["epochs"], 1)
-    if name == "constant":
-        rate = lr
-    elif name == "step":
-        every = p["every"] if p["every"] is not None else max(epochs // 3, 1)
-        rate = S.StepDecay(lr, step_size=max(every, 1) * spe, gamma=p["gamma"])
-    elif name == "exponential":
-        rate = S.ExponentialDecay(lr, gamma=p["gamma"] ** (1.0 / spe))
-    elif name == "cosine":
-        rate = S.CosineDecay(lr, total_steps=epochs * spe, min_lr=p["min_lr"])
-    elif name == "warmup":
-        rate = S.LinearWarmup(max(p["epochs"], 1) * spe, lr)
-    else:
-        rate = S.ReduceOnPlateau(lr, factor=p["factor"], patience=p["patience"])
+    name, params = parse_schedule(cfg["schedule"])
+    options = {SCHEDULE_ARGS.get(k, k): v for k, v in params.items() if v is not None}
     try:
+        rate = optim.schedules.get(name, lr=cfg["lr"], total_steps=max(cfg["epochs"], 1) * spe, steps_per_epoch=spe,
+                                   per_epoch=True, **options)
         return optim.get(cfg["optimizer"], lr=rate, weight_decay=cfg["weight_decay"])
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise UsageError(f"--schedule/--optimizer: {exc}") from None
 
 
@@ -506,7 +471,7 @@ def run(args) -> int:
         return run_resume(args)
     file_cfg = {}
     if args.config is not None:
-        file_cfg = read_config(args.config, set(DEFAULTS) | EXTRA_KEYS, "train")
+        file_cfg = read_train_config(args.config)
     cfg = resolve(args, file_cfg)
     quiet = bool(args.quiet if args.quiet is not None else file_cfg.get("quiet", False))
     out = args.out or file_cfg.get("out") or default_out(cfg["data"])
@@ -589,7 +554,7 @@ def run_resume(args) -> int:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
         raise UsageError(f"--resume continues a run with its own settings; {names} cannot be changed "
                          "(only --epochs, --data-dir and --quiet)")
-    file_cfg = read_config(cfg_path, set(DEFAULTS) | EXTRA_KEYS, "train")
+    file_cfg = read_train_config(cfg_path)
     ns = argparse.Namespace(**{k: None for k in DEFAULTS})
     ns.epochs, ns.data_dir = args.epochs, args.data_dir
     cfg = resolve(ns, file_cfg)
