@@ -10,11 +10,11 @@ from ._version import __version__
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .diagnostics import GradcheckResult, gradcheck
 from .errors import DivergenceError
-from .io import load
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
-from .network import Sequential
-from .training import Callback, EarlyStopping, History, resume
+from .network import Sequential, load
+from .resume import resume
+from .training import Callback, EarlyStopping, History
 from . import initializers, optim
 
 __all__ = [

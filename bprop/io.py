@@ -1,13 +1,22 @@
-"""Model files: one ``.npz`` with the arrays and a JSON entry, written atomically, read without pickle.
+"""Files: the one atomic writer, and ``.npz`` files of arrays plus a JSON entry read without pickle.
 
-Layout: arrays under ``param/<key>`` and ``buffer/<key>`` (plus any extra
-arrays a checkpoint adds), and the JSON document as a ``uint8`` array under
-``__meta__``. ``numpy.load(..., allow_pickle=False)`` reads it, so loading a
-file never executes code.
+Every file bprop writes goes through :func:`atomic_write`: the bytes go to a
+temporary file made by :func:`tempfile.mkstemp` in the destination's folder,
+are flushed and ``fsync``-ed to disk, get the usual mode (``0o666`` less the
+umask; ``mkstemp`` makes ``0o600``) and only then take the real name with
+:func:`os.replace`. A crash or an error at any point leaves an existing file at
+that name untouched and removes the temporary file.
+
+``.npz`` layout (models, checkpoints, saved estimators): the arrays under
+names such as ``param/<key>`` and ``buffer/<key>``, and the JSON document as a
+``uint8`` array under ``__meta__``; its ``"format"`` entry names the kind of
+file. ``numpy.load(..., allow_pickle=False)`` reads it, so loading a file never
+executes code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -15,10 +24,9 @@ import zipfile
 
 import numpy as np
 
-from ._version import __version__
-
 META_KEY = "__meta__"
 MODEL_FORMAT = "bprop-model"
+CHECKPOINT_FORMAT = "bprop-checkpoint"
 
 
 def _umask() -> int:
@@ -27,33 +35,87 @@ def _umask() -> int:
     return mask
 
 
-def write_npz_atomic(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Write ``arrays`` and the JSON ``meta`` to ``path``: temporary file in the same folder, then rename.
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "wb", *, newline: str | None = None, suffix: str = ".tmp"):
+    """Open a temporary file beside ``path`` for writing; on success it replaces ``path``.
 
-    A crash or error mid-write leaves any existing file at ``path`` untouched.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The destination; its folder is created if needed.
+    mode : {"wb", "w"}
+        Binary, or text in UTF-8.
+    newline : str, optional
+        As for :func:`open` in text mode (``""`` for the :mod:`csv` module).
+    suffix : str
+        Ending of the temporary file's name (``.part`` for downloads).
+
+    Yields
+    ------
+    file
+        The open temporary file. When the ``with`` block raises (any
+        ``BaseException``), the temporary file is removed and ``path`` is left
+        as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_write(path, "w") as f:
+    ...     _ = f.write("backprop\\n")
+    >>> open(path).read()
+    'backprop\\n'
     """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix, dir=folder)
+    try:
+        text = {"encoding": "utf-8", "newline": newline} if mode == "w" else {}
+        with os.fdopen(fd, mode, **text) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_write`)."""
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` in UTF-8, atomically (:func:`atomic_write`), newlines as they are."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def with_prefix(prefix: str, arrays: dict) -> dict:
+    """``arrays`` with every name written ``<prefix><name>`` (e.g. ``"optim/"``)."""
+    return {f"{prefix}{k}": v for k, v in arrays.items()}
+
+
+def strip_prefix(prefix: str, arrays: dict) -> dict:
+    """The entries of ``arrays`` named ``<prefix><name>``, under ``<name>``."""
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def write_npz_atomic(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write ``arrays`` and the JSON ``meta`` to ``path`` with :func:`atomic_write`."""
     payload = {META_KEY: np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
     for k, v in arrays.items():
         if k == META_KEY:
             raise ValueError(f"array name {META_KEY!r} is reserved")
         payload[k] = np.ascontiguousarray(v)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, "wb", suffix=".npz") as f:
+        np.savez(f, **payload)
 
 
 def read_npz(path) -> tuple[dict[str, np.ndarray], dict]:
@@ -74,46 +136,3 @@ def read_npz(path) -> tuple[dict[str, np.ndarray], dict]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"cannot read {path}: its JSON header is corrupt ({exc})") from None
     return arrays, meta
-
-
-def model_payload(net) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and JSON document that describe ``net``."""
-    arrays = {f"param/{k}": v for k, v in net.params.items()}
-    arrays.update({f"buffer/{k}": v for k, v in net.buffers.items()})
-    meta = {"format": MODEL_FORMAT, "bprop_version": __version__, **net.get_config(),
-            "metadata": net.metadata}
-    return arrays, meta
-
-
-def net_from_payload(arrays: dict, meta: dict, path: str = "model"):
-    from .network import Sequential
-    if meta.get("format") not in (MODEL_FORMAT, "bprop-checkpoint"):
-        raise ValueError(f"{path} is not a bprop model file (format {meta.get('format')!r})")
-    try:
-        net = Sequential.from_config(meta)
-        state = {k.split("/", 1)[1]: v for k, v in arrays.items()
-                 if k.startswith(("param/", "buffer/"))}
-        net.load_state_dict(state)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path} holds an inconsistent model: {exc}") from None
-    net.metadata = meta.get("metadata", {}) or {}
-    return net
-
-
-def save_model(net, path) -> None:
-    arrays, meta = model_payload(net)
-    write_npz_atomic(path, arrays, meta)
-
-
-def load(path):
-    """Load a model written by :meth:`bprop.Sequential.save` (or a checkpoint's model).
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file is truncated, corrupt or not a bprop model.
-    """
-    arrays, meta = read_npz(path)
-    return net_from_payload(arrays, meta, os.fspath(path))

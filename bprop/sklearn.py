@@ -54,11 +54,11 @@ from . import initializers as _initializers
 from . import optim as _optim
 from ._validation import check_dtype, check_real
 from ._version import __version__
-from .io import model_payload, net_from_payload, read_npz, write_npz_atomic
+from .io import read_npz, write_npz_atomic
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, get as _get_loss
 from .mlp import build_mlp
 from .network import Sequential
-from .training import Callback, EarlyStopping, History
+from .training import Callback, EarlyStopping, History, pack_optimizer_state, unpack_optimizer_state
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -420,9 +420,8 @@ class _BPEstimator(BaseEstimator):
                                 "values (numbers, strings, tuples, dicts, schedules) are stored without "
                                 "pickle; use an int or None for random_state, or joblib to pickle") from None
         fitted = {k: _to_json(getattr(self, k)) for k in self._saved_attributes if hasattr(self, k)}
-        arrays, meta = model_payload(self.net_)
-        opt_state = self.optimizer_.state_dict()
-        arrays.update({f"optim/{k}": v for k, v in opt_state.pop("arrays").items()})
+        arrays, meta = self.net_.to_payload()
+        opt_state = pack_optimizer_state(self.optimizer_, arrays)
         meta["metadata"] = {**(meta.get("metadata") or {}), ESTIMATOR_KEY: {
             "estimator": type(self).__name__, "bprop_version": __version__,
             "sklearn_version": sklearn.__version__, "params": params, "fitted": fitted,
@@ -456,11 +455,10 @@ class _BPEstimator(BaseEstimator):
                              f"{info['estimator']}.load or bprop.sklearn.load")
         valid = cls().get_params(deep=False)
         est = cls(**{k: _from_json(v) for k, v in info["params"].items() if k in valid})
-        net = net_from_payload(arrays, meta, name)
+        net = Sequential.from_payload(arrays, meta, name)
         net.metadata = {k: v for k, v in net.metadata.items() if k != ESTIMATOR_KEY}
         net.rng.bit_generator.state = info["rng_state"]
-        opt_arrays = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
-        est.optimizer_ = _optim.from_state_dict({**info["optimizer"], "arrays": opt_arrays})
+        est.optimizer_ = unpack_optimizer_state(info["optimizer"], arrays)
         est.net_ = net
         est.loss_function_ = _get_loss(info["loss"])
         est.history_ = History.from_dict(info["history"])

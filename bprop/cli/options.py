@@ -214,29 +214,3 @@ def dump_toml(values: dict, comments: dict | None = None, header: str = "") -> s
         else:
             lines.append(f"{key} = {_toml_value(value)}{note}")
     return "\n".join(lines) + "\n"
-
-
-def write_bytes_atomic(path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file in the same folder and a rename."""
-    import tempfile
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    done = False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)   # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"))

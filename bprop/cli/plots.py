@@ -31,10 +31,10 @@ def _figure(width: float = 6.4, height: float = 4.4, ncols: int = 1):
 
 def _save(fig, path) -> str:
     """Render to PNG in memory, then write the file atomically."""
-    from .options import write_bytes_atomic
+    from ..io import write_bytes
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
-    write_bytes_atomic(path, buf.getvalue())
+    write_bytes(path, buf.getvalue())
     return os.fspath(path)
 
 

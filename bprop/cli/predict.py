@@ -16,7 +16,8 @@ import sys
 
 import numpy as np
 
-from .options import UsageError, add_parser, write_text_atomic
+from ..io import write_text
+from .options import UsageError, add_parser
 
 EXAMPLES = """\
   bprop predict runs/moons points.csv                    # CSV to standard output
@@ -69,7 +70,7 @@ def run(args) -> int:
         for row in out:
             w.writerow([f"{v:.8g}" for v in row])
     if args.output:
-        write_text_atomic(args.output, buf.getvalue())
+        write_text(args.output, buf.getvalue())
         print(f"wrote {len(X)} predictions to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(buf.getvalue())

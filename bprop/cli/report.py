@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from .options import write_text_atomic
+from ..io import write_text
 
 
 # --------------------------------------------------------------------------- metrics
@@ -205,8 +205,8 @@ def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool 
         prep.eval_part, X_eval, y_eval, X_eval_raw = "training", prep.X_train, prep.y_train, prep.X_train_raw
     result = compute_metrics(net, X_eval, y_eval, ds.task, prep.loss)
     made = make_plots(run_dir, net, history, prep, result, X_eval_raw, y_eval) if plots else []
-    write_text_atomic(os.path.join(run_dir, "report.md"),
-                      report_markdown(run_dir, net, history, prep, cfg, result, made))
+    write_text(os.path.join(run_dir, "report.md"),
+               report_markdown(run_dir, net, history, prep, cfg, result, made))
     if history.stop_reason and history.stop_reason != "completed":
         con.print(history.stop_reason)
     if quiet:

@@ -33,10 +33,11 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..io import write_text
 from .._validation import Interval, check
 from ..training import Callback
 from .config import DEFAULTS, read_train_config
-from .options import UsageError, add_parser, check_name, dump_toml, parse_int_list, write_text_atomic
+from .options import UsageError, add_parser, check_name, dump_toml, parse_int_list
 
 EXAMPLES = """\
   bprop train                                              # digits, 64-128-64-10, Adam, 20 epochs
@@ -463,7 +464,7 @@ def default_out(data: str) -> str:
 def write_config(run_dir: str, cfg: dict) -> None:
     header = ("bprop train — the resolved settings of this run.\n"
               f"Repeat it with: bprop train --config {os.path.join(run_dir, 'config.toml')} --out NEW_FOLDER")
-    write_text_atomic(os.path.join(run_dir, "config.toml"), dump_toml(cfg, COMMENTS, header))
+    write_text(os.path.join(run_dir, "config.toml"), dump_toml(cfg, COMMENTS, header))
 
 
 def run(args) -> int:
@@ -538,7 +539,7 @@ def _interrupted(out: str, last_epoch: int, epochs: int) -> int:
 def run_resume(args) -> int:
     """``--resume RUN``: read RUN/config.toml and RUN/checkpoint.npz and continue training."""
     from ..io import read_npz
-    from ..training import resume
+    from ..resume import resume
     run_dir = args.resume
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"--resume: no such run folder: {run_dir}")

@@ -26,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..io import atomic_write
 from ._errors import DatasetUnavailableError
 
 ENV_DATA_DIR = "BPROP_DATA_DIR"
@@ -226,27 +226,21 @@ def download_file(url: str, dest, sha256: str, *, opener: Callable | None = None
         Network or file errors.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     open_url = urlopen if opener is None else opener
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
+    # The hash is checked inside the atomic write: a mismatch removes the .part file.
+    with atomic_write(dest, "wb", suffix=".part") as out, open_url(url, timeout=timeout) as response, \
+            _Progress(progress) as bar:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, open_url(url, timeout=timeout) as response, _Progress(progress) as bar:
-            headers = getattr(response, "headers", None)
-            length = headers.get("Content-Length") if headers is not None else None
-            advance = bar.task(dest.name, int(length) if length and str(length).isdigit() else None)
-            for block in iter(lambda: response.read(CHUNK), b""):
-                out.write(block)
-                digest.update(block)
-                advance(len(block))
+        headers = getattr(response, "headers", None)
+        length = headers.get("Content-Length") if headers is not None else None
+        advance = bar.task(dest.name, int(length) if length and str(length).isdigit() else None)
+        for block in iter(lambda: response.read(CHUNK), b""):
+            out.write(block)
+            digest.update(block)
+            advance(len(block))
         got = digest.hexdigest()
         if got != sha256:
             raise ValueError(f"SHA-256 mismatch for {url}: expected {sha256}, got {got}")
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return dest
 
 

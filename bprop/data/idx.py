@@ -21,6 +21,8 @@ import zlib
 
 import numpy as np
 
+from ..io import write_bytes
+
 #: IDX type code -> big-endian NumPy dtype
 DTYPES = {
     0x08: np.dtype(">u1"),
@@ -113,7 +115,7 @@ def read_idx(path) -> np.ndarray:
 
 
 def write_idx(path, array) -> None:
-    """Write ``array`` as an IDX file, gzip-compressed when ``path`` ends in ``.gz``.
+    """Write ``array`` as an IDX file (atomically), gzip-compressed when ``path`` ends in ``.gz``.
 
     Parameters
     ----------
@@ -133,5 +135,4 @@ def write_idx(path, array) -> None:
     payload = header + np.ascontiguousarray(array, dtype=DTYPES[code]).tobytes()
     if os.fspath(path).endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    with open(path, "wb") as f:
-        f.write(payload)
+    write_bytes(path, payload)

@@ -1,0 +1,320 @@
+r"""The fit loop: epochs of mini-batch steps, divergence checks, early stopping, checkpoints.
+
+One epoch of :func:`fit` is the mini-batch stochastic gradient descent of the
+tutorials: shuffle the training set with the network's generator, cut it into
+batches of ``batch_size`` (the last, partial batch included), and for each
+batch run backpropagation (forward pass, BP1–BP4) and let the optimiser update
+every weight and bias in place, :math:`θ ← θ − η\,∂C/∂θ` for plain SGD.
+
+One step, in order (:func:`_step`): ``net._backprop`` (``C`` and ``∂C/∂θ`` in
+``net.grads``), the squared norm of every gradient (for the history and for
+``clip_norm``), a finiteness check of ``C`` and the gradients, the clipping of
+:mod:`bprop.optim.transforms`, then ``optimizer.step``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_number, check_positive_int
+from ..errors import DivergenceError
+from ..layers import BatchNorm, Dense
+from ..optim.transforms import clip_grad_norm_, clip_grad_value_
+from .callbacks import Callback, EarlyStopping, as_callbacks
+from .checkpoints import save_checkpoint
+from .data import Batches, batch_bounds, labels_of
+from .history import History
+from .meter import EpochMeter, evaluate
+from .run import Run, RunState, Settings, start_run
+
+
+def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
+        validation_data=None, validation_split: float = 0.0, early_stopping=None,
+        clip_norm: float | None = None, clip_value: float | None = None, callbacks=(),
+        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None) -> History:
+    r"""Train ``net`` with mini-batch gradient descent; returns a :class:`History`.
+
+    Parameters
+    ----------
+    net : Sequential
+    X : array-like (n, n_in)
+    y : array-like
+        Targets for ``loss`` (class labels or one-hot rows for CrossEntropy).
+    loss : Loss or str
+    optimizer : bprop.optim optimiser
+        Its state persists across ``fit`` calls, so calling ``fit`` again continues.
+    epochs : int
+        Passes over the training data (0 is allowed and only evaluates).
+    batch_size : int
+        ``batch_size=len(X), shuffle=False`` gives one full-batch step per
+        epoch. The last partial batch is used (merged into the one before if
+        it would hold a single sample and the network has BatchNorm).
+    shuffle : bool
+        Reshuffle the training set each epoch with ``net.rng``.
+    validation_data : (X_val, y_val), optional
+    validation_split : float in [0, 1)
+        Fraction of ``X`` held out for validation (stratified by class for
+        classification), drawn with ``net.rng``. Ignored if ``validation_data`` is given.
+    early_stopping : EarlyStopping or int, optional
+        An int is the patience of ``EarlyStopping()``.
+    clip_norm : float, optional
+        Rescale the gradients so their global 2-norm is at most ``clip_norm``
+        (:func:`bprop.optim.clip_grad_norm_`, as ``torch.nn.utils.clip_grad_norm_``:
+        factor ``clip_norm/(‖g‖ + 1e-6)`` when below 1).
+    clip_value : float, optional
+        Clip every gradient entry to ``[−clip_value, clip_value]`` (after
+        ``clip_norm``; :func:`bprop.optim.clip_grad_value_`).
+    callbacks : sequence of Callback or functions
+    checkpoint : path, optional
+        Written atomically after every epoch; continue with :func:`bprop.resume`.
+    verbose : int
+        0 silent, 1 one line per epoch.
+    sample_weight : array-like (n,), optional
+        Per-sample weights: each batch's loss is ``Σ w_x C_x / Σ w_x``.
+    class_weight : dict or "balanced", optional
+        Multiplies each sample's weight by its class's weight (CrossEntropy only).
+
+    Raises
+    ------
+    DivergenceError
+        When the loss, a gradient or a parameter becomes non-finite. If the
+        loss or a gradient is non-finite while the parameters are finite, no
+        update is made: the parameters and optimiser state are those from
+        before the failing step. If an update overflowed a parameter (found at
+        the next step or at the end of the epoch), the parameters and
+        optimiser state are put back to their values at the start of the
+        epoch, the last state known to be finite. A checkpoint on disk is left
+        intact.
+    """
+    epochs = check_positive_int(epochs, "epochs", minimum=0)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if not hasattr(optimizer, "step"):
+        raise TypeError(f"optimizer must be a bprop.optim optimiser (e.g. bp.optim.Adam(1e-3)), "
+                        f"got {optimizer!r}")
+    check_number(validation_split, "validation_split", low=0.0, high=1.0, high_open=True)
+    for name, v in (("clip_norm", clip_norm), ("clip_value", clip_value)):
+        if v is not None:
+            check_number(v, name, low=0.0, low_open=True)
+    if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
+        early_stopping = EarlyStopping(patience=early_stopping)
+    elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
+    settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
+                        validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
+                        early_stopping=early_stopping)
+    run = start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
+                    validation_data=validation_data, validation_split=validation_split,
+                    sample_weight=sample_weight, class_weight=class_weight)
+    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose)
+
+
+def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose: int = 1) -> History:
+    """Train ``run`` from epoch ``start_epoch + 1`` to ``run.settings.epochs``; returns its History."""
+    callbacks = as_callbacks(callbacks)
+    # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _train_epochs(run, _Plan.of(run), start_epoch, callbacks, checkpoint, verbose)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What stays fixed over the epochs of one :func:`train` call."""
+
+    bounds: list           # (start, end) of every batch
+    batches: Batches       # X, Y, labels, weights of a batch
+    grad_keys: list        # the Dense weights whose gradient norms the history records
+    monitor: str | None    # the History column early stopping watches
+
+    @classmethod
+    def of(cls, run: Run) -> "_Plan":
+        net, data = run.net, run.data
+        bounds = batch_bounds(len(data.X), run.settings.batch_size,
+                              any(isinstance(l, BatchNorm) for l in net.layers))
+        arrays = (data.X, data.Y, labels_of(data.Y, run.loss.task), data.weights)
+        es = run.settings.early_stopping
+        return cls(bounds=bounds, batches=Batches(arrays, max(e - s for s, e in bounds)),
+                   grad_keys=[f"{i}.W" for i, l in enumerate(net.layers) if isinstance(l, Dense)],
+                   monitor=None if es is None else es.column(data.X_val is not None))
+
+
+def _train_epochs(run: Run, plan: _Plan, start_epoch: int, callbacks: list[Callback], checkpoint,
+                  verbose: int) -> History:
+    net, history = run.net, run.state.history
+    info = {"epochs": run.settings.epochs, "initial_epoch": start_epoch, "steps_per_epoch": len(plan.bounds),
+            "n_train": len(run.data.X), "n_val": 0 if run.data.X_val is None else len(run.data.X_val)}
+    for cb in callbacks:
+        cb.on_train_begin(net, info)
+    stop = None
+    for epoch in range(start_epoch + 1, run.settings.epochs + 1):
+        t0 = time.perf_counter()
+        for cb in callbacks:
+            cb.on_epoch_begin(net, epoch)
+        meter, stop = _train_epoch(run, plan, epoch, callbacks)
+        stop = _end_epoch(run, plan, meter, epoch, t0, stop, callbacks, verbose)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, run, epoch)
+        if stop is not None:
+            break
+    _end_training(run, callbacks, stop, verbose)
+    return history
+
+
+@dataclass(frozen=True)
+class _LastFinite:
+    """Parameters and optimiser state at the start of an epoch: the last state known to be finite.
+
+    Parameters are checked once per epoch (and when the loss goes
+    non-finite), not after every step: an overflowed parameter shows up in
+    the next step's loss, and a per-step pass over every parameter costs ~5% of a step.
+    """
+
+    params: dict
+    optimizer_state: dict
+    n_steps: int   # len(history.step_lr) then
+
+    @classmethod
+    def of(cls, run: Run) -> "_LastFinite":
+        return cls({k: v.copy() for k, v in run.net.params.items()}, run.optimizer.state_dict(),
+                   len(run.state.history.step_lr))
+
+    def restore(self, run: Run) -> None:
+        for k, v in self.params.items():
+            run.net.params[k][...] = v
+        run.optimizer.load_state_dict(self.optimizer_state)
+        del run.state.history.step_lr[self.n_steps:]
+
+
+def _all_finite(arrays: dict) -> bool:
+    # A float64 sum is NaN/inf exactly when an entry is (float32 sums cannot overflow in float64);
+    # only a float64 sum that overflows needs the exact, allocating check.
+    for a in arrays.values():
+        if not math.isfinite(float(np.sum(a, dtype=np.float64))) and not np.isfinite(a).all():
+            return False
+    return True
+
+
+def _diverged(run: Run, what: str) -> DivergenceError:
+    return DivergenceError(f"training diverged {what} Try a smaller learning rate (now {run.optimizer.lr}) "
+                           "or clip_norm.")
+
+
+def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -> tuple[EpochMeter, str | None]:
+    """One pass over the training batches; returns the epoch's meter and a callback's stop reason."""
+    last_finite = _LastFinite.of(run)
+    perm = run.net.rng.permutation(len(run.data.X)) if run.settings.shuffle else None
+    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y)
+    stop = None
+    for step, (s, e) in enumerate(plan.bounds, start=1):
+        c = _step(run, meter, plan.batches.take(s, e, perm), epoch, step, last_finite)
+        if any(cb.on_batch_end(run.net, step, c) for cb in callbacks):
+            stop = "stopped by callback"
+            break
+    if not _all_finite(run.net.params):
+        last_finite.restore(run)
+        raise _diverged(run, f"in epoch {epoch}: a parameter became infinite or NaN; the parameters and "
+                             f"optimiser state were put back to the start of epoch {epoch}.")
+    return meter, stop
+
+
+def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last_finite: _LastFinite) -> float:
+    """Backpropagation on one batch, then one clipped optimiser update; returns the batch loss ``C``."""
+    net, opt = run.net, run.optimizer
+    Xb, Yb, labels_b, weights_b = batch
+    c, out = net._backprop(Xb, Yb, run.loss, weights_b)
+    meter.add_batch(c, out, Yb, labels_b)
+    sq = {k: float(np.dot(g.ravel(), g.ravel())) for k, g in net.grads.items()}
+    total = sum(sq.values())
+    if not (math.isfinite(c) and math.isfinite(total)):
+        _raise_step_divergence(run, c, epoch, step, last_finite)
+    meter.add_grads(sq)
+    if run.settings.clip_norm is not None:
+        clip_grad_norm_(net.grads, run.settings.clip_norm, norm=math.sqrt(total))
+    if run.settings.clip_value is not None:
+        clip_grad_value_(net.grads, run.settings.clip_value)
+    run.state.history.step_lr.append(float(opt.lr) if opt.lr is not None else float("nan"))
+    opt.step(net.params, net.grads)
+    return c
+
+
+def _raise_step_divergence(run: Run, c: float, epoch: int, step: int, last_finite: _LastFinite):
+    """The loss or a gradient of a step is not finite: is it this step's fault, or an earlier update's?"""
+    where = f"at epoch {epoch}, step {step}:"
+    if _all_finite(run.net.params):
+        what = "loss" if not math.isfinite(c) else "gradient"
+        raise _diverged(run, f"{where} the {what} is not finite (loss {c}); no update was made, the "
+                             "parameters are those before this step.")
+    last_finite.restore(run)
+    raise _diverged(run, f"{where} an earlier update of this epoch made a parameter infinite or NaN; the "
+                         f"parameters and optimiser state were put back to the start of epoch {epoch}.")
+
+
+def _end_epoch(run: Run, plan: _Plan, meter: EpochMeter, epoch: int, t0: float, stop: str | None,
+               callbacks: list[Callback], verbose: int) -> str | None:
+    """Record the epoch, tell the optimiser, early stopping and the callbacks; returns why to stop, if so."""
+    net, opt, history = run.net, run.optimizer, run.state.history
+    rec = {"epoch": epoch, **meter.record()}
+    if run.data.X_val is not None:
+        rec.update(evaluate(net, run.data.X_val, run.data.Y_val, run.loss, prefix="val_"))
+    rec["lr"] = history.step_lr[-1] if history.step_lr else (opt.lr or float("nan"))
+    rec["time"] = time.perf_counter() - t0
+    history.records.append(rec)
+    opt_observe = getattr(opt, "observe", None)
+    if opt_observe is not None:
+        opt_observe(rec.get("val_loss", rec["loss"]))
+    if run.settings.early_stopping is not None and stop is None:
+        stop = _early_stopping(run, plan.monitor, rec, epoch)
+    if verbose:
+        _print_record(rec, run.settings.epochs)
+    if any(cb.on_epoch_end(net, rec) for cb in callbacks) and stop is None:
+        stop = "stopped by callback"
+    if stop is not None:
+        history.stop_reason = stop
+    return stop
+
+
+def _early_stopping(run: Run, monitor: str, rec: dict, epoch: int) -> str | None:
+    """Update the early-stopping state with this epoch's ``rec``; the stop reason once patience runs out."""
+    es, state = run.settings.early_stopping, run.state.es_state
+    if monitor not in rec:
+        raise ValueError(f"early_stopping monitors {es.monitor!r}, which is not recorded; "
+                         f"columns: {', '.join(rec)}")
+    stop = None
+    value = rec[monitor]
+    if es.improved(value, state.get("best")):
+        state.update(best=value, best_epoch=epoch, wait=0)
+        if es.restore_best:
+            run.state.best_state = run.net.state_dict()
+    else:
+        state["wait"] = state.get("wait", 0) + 1
+        if state["wait"] >= es.patience:
+            stop = (f"early stopping: {monitor} did not improve for {es.patience} epochs "
+                    f"(best {state['best']:.6g} at epoch {state['best_epoch']})")
+    run.state.history.best_epoch = state.get("best_epoch")
+    return stop
+
+
+def _end_training(run: Run, callbacks: list[Callback], stop: str | None, verbose: int) -> None:
+    history, es = run.state.history, run.settings.early_stopping
+    if not history.stop_reason:
+        history.stop_reason = "completed"
+    if es is not None and es.restore_best and run.state.best_state is not None:
+        run.net.load_state_dict(run.state.best_state)
+    for cb in callbacks:
+        cb.on_train_end(run.net, history)
+    if verbose and stop:
+        print(stop, file=sys.stdout, flush=True)
+
+
+def _print_record(rec: dict, epochs: int) -> None:
+    parts = [f"epoch {rec['epoch']:>{len(str(epochs))}}/{epochs}"]
+    for k, v in rec.items():
+        if k in ("epoch", "time") or k.startswith("grad_norm"):
+            continue
+        parts.append(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}")
+    parts.append(f"{rec['time']:.2f}s")
+    print("  ".join(parts), file=sys.stdout, flush=True)

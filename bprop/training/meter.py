@@ -1,0 +1,85 @@
+"""What an epoch measures: :class:`EpochMeter` on the training batches, :func:`evaluate` on a data set."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import metrics as _metrics
+from ..losses import Loss
+from .data import labels_of
+
+EVAL_CHUNK = 8192  # rows per eval-mode forward pass (bounds memory on large sets)
+
+
+def _predicted_labels(out: np.ndarray, task: str) -> np.ndarray:
+    return np.argmax(out, axis=1) if task == "classification" else out > 0
+
+
+def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "") -> dict:
+    """Loss and metrics of ``net`` in eval mode on prepared ``X``, ``Y`` (chunked forward passes)."""
+    task = loss.task
+    outs = [net._forward(X[s:s + EVAL_CHUNK], False) for s in range(0, len(X), EVAL_CHUNK)]
+    out = outs[0] if len(outs) == 1 else np.concatenate(outs)
+    res = {f"{prefix}loss": loss.value(out, Y)}
+    if task == "regression":
+        res.update({f"{prefix}{k}": v for k, v in _metrics.regression_metrics(Y, out).items()})
+    else:
+        res[f"{prefix}accuracy"] = _metrics.accuracy(labels_of(Y, task), _predicted_labels(out, task))
+    return res
+
+
+class EpochMeter:
+    """Accumulates the training loss, metrics and gradient norms of one epoch.
+
+    The metrics are those of the training batches as they were seen (training
+    mode, parameters changing between batches); ``grad_norm/<key>`` is the
+    root-mean-square over the epoch's steps of ``‖∂C/∂W‖₂``.
+    """
+
+    def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray):
+        self.task, self.grad_keys = task, grad_keys
+        self.n = 0
+        self.loss_sum = 0.0
+        self.correct = 0.0
+        self.sq = self.abs = 0.0
+        self.ss_res = 0.0
+        self.grad_sq = dict.fromkeys(grad_keys, 0.0)
+        self.steps = 0
+        if task == "regression":
+            Yd = Y_train.astype(np.float64)
+            self.ss_tot = np.sum((Yd - Yd.mean(axis=0)) ** 2, axis=0)
+            self.n_out = Y_train.shape[1]
+
+    def add_batch(self, c: float, out: np.ndarray, Yb: np.ndarray, labels_b) -> None:
+        nb = len(out)
+        self.n += nb
+        self.loss_sum += c * nb
+        if self.task == "regression":
+            r = (out - Yb).astype(np.float64)
+            self.sq += float(np.sum(r * r))
+            self.abs += float(np.sum(np.abs(r)))
+            self.ss_res = self.ss_res + np.sum(r * r, axis=0)
+        elif self.task == "classification":
+            self.correct += int(np.count_nonzero(np.argmax(out, axis=1) == labels_b))
+        else:
+            self.correct += float(np.mean((out > 0) == labels_b)) * nb
+
+    def add_grads(self, sq: dict) -> None:
+        """``sq``: the squared norm ``‖∂C/∂θ‖²`` of every gradient of one step."""
+        self.steps += 1
+        for k in self.grad_keys:
+            self.grad_sq[k] += sq[k]
+
+    def record(self) -> dict:
+        rec = {"loss": self.loss_sum / self.n}
+        if self.task == "regression":
+            mse = self.sq / (self.n * self.n_out)
+            rec.update(mse=mse, rmse=math.sqrt(mse), mae=self.abs / (self.n * self.n_out),
+                       r2=_metrics.r2_from_sums(self.ss_res, self.ss_tot))
+        else:
+            rec["accuracy"] = self.correct / self.n
+        for k in self.grad_keys:
+            rec[f"grad_norm/{k}"] = math.sqrt(self.grad_sq[k] / max(self.steps, 1))
+        return rec
