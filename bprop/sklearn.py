@@ -38,6 +38,7 @@ import copy
 import numbers
 import os
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import sklearn
@@ -52,7 +53,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import activations as _activations
 from . import initializers as _initializers
 from . import optim as _optim
-from ._validation import check_dtype, check_real
+from ._validation import Interval, Items, Options, check_dtype, check_params
 from ._version import __version__
 from .io import read_npz, write_npz_atomic
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, get as _get_loss
@@ -68,6 +69,9 @@ except ImportError:  # pragma: no cover - older scikit-learn
 
 __all__ = ["BPClassifier", "BPRegressor", "load"]
 
+_WIDTH = Interval(Integral, 1, None, closed="left")
+_PROBABILITY = Interval(Real, 0, 1, closed="left")
+_BOOL = [bool, np.bool_]
 #: scikit-learn's activation names that bprop spells differently.
 ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 ESTIMATOR_KEY = "sklearn"   # key of the estimator's entry in the model file's metadata
@@ -85,20 +89,13 @@ def _per_layer(name: str, value, n_layers: int) -> list:
 
 
 def _hidden_sizes(hidden_layer_sizes) -> list[int]:
+    """The widths as a list (one int is one hidden layer); checked by ``_parameter_constraints``."""
     sizes = hidden_layer_sizes
-    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-        sizes = (sizes,)
-    if not isinstance(sizes, (list, tuple, np.ndarray)) or any(
-            isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
-        raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers such as (100,) "
-                         f"or (128, 64), got {hidden_layer_sizes!r}")
-    return [int(s) for s in sizes]
+    return [int(sizes)] if isinstance(sizes, numbers.Integral) else [int(s) for s in sizes]
 
 
-def _activation_name(name) -> str:
-    if not isinstance(name, str):
-        raise ValueError(f"activation must be a name such as 'relu' (or one name per hidden "
-                         f"layer), got {name!r}")
+def _activation_name(name: str) -> str:
+    """bprop's name of activation ``name`` (scikit-learn's ``"logistic"`` is ``"sigmoid"``)."""
     key = name.lower().replace("-", "_")
     key = ACTIVATION_ALIASES.get(key, key)
     _activations.get(key)   # raises, listing the valid names, for an unknown one
@@ -113,45 +110,7 @@ def _seed_from(random_state) -> int | None:
         return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    raise ValueError(f"random_state must be None, an int, a numpy RandomState or Generator, "
-                     f"got {random_state!r}")
-
-
-def _make_schedule(spec, lr: float, total_steps: int, steps_per_epoch: int):
-    """The learning-rate schedule for ``schedule=spec`` (see the estimators' docstrings)."""
-    S = _optim.schedules
-    if isinstance(spec, S.Schedule):
-        return copy.deepcopy(spec)          # a fresh copy per fit: schedules may hold state
-    if isinstance(spec, str):
-        name, kwargs = spec, {}
-    elif isinstance(spec, dict):
-        kwargs = dict(spec)
-        name = kwargs.pop("name", None)
-        if name is None:
-            raise ValueError(f"a schedule given as a dict needs a 'name' entry, such as "
-                             f"{{'name': 'step', 'step_size': 1000}}; got {spec!r}")
-    else:
-        raise ValueError(f"schedule must be None, a name ({', '.join(S.NAMES)}), a dict "
-                         f"{{'name': ..., **arguments}} or a bprop.optim Schedule, got {spec!r}")
-    key = str(name).lower().replace("-", "_")
-    total = max(int(total_steps), 1)
-    defaults = {
-        "cosine": {"total_steps": total},
-        "step": {"step_size": max(total // 3, 1), "gamma": 0.1},
-        "exponential": {"gamma": 0.01 ** (1.0 / total)},
-        "warmup": {"warmup_steps": max(min(5 * steps_per_epoch, total // 10), 1)},
-    }.get(key, {})
-    kwargs = {**defaults, **kwargs}
-    if key == "warmup":
-        after = kwargs.get("after")
-        kwargs["after"] = lr if after is None else (
-            after if isinstance(after, numbers.Real)
-            else _make_schedule(after, lr, total - kwargs["warmup_steps"], steps_per_epoch))
-    else:
-        kwargs.setdefault("lr", lr)
-    return S.get(key, **kwargs)
+    return int(random_state.integers(2**31 - 1))   # a Generator (the only other type allowed)
 
 
 def _to_json(value):
@@ -209,71 +168,82 @@ class _BPEstimator(BaseEstimator):
 
     _default_loss = "mse"
 
+    #: What each parameter accepts (the vocabulary of :mod:`bprop._validation`), checked at the
+    #: start of every ``fit``/``partial_fit`` as scikit-learn's estimators do; names (activations,
+    #: initialisers, optimisers, schedules, losses) are then checked by their registries.
+    _parameter_constraints = {
+        "hidden_layer_sizes": [_WIDTH, Items(_WIDTH)],
+        "activation": [str, Items(str)],
+        "batchnorm": _BOOL,
+        "dropout": [_PROBABILITY, Items(_PROBABILITY)],
+        "init": str,
+        "bias_init": [Interval(Real, None, None), str],
+        "optimizer": str,
+        "learning_rate": Interval(Real, 0, None, closed="neither"),
+        "momentum": Interval(Real, 0, 1, closed="left"),
+        "nesterov": _BOOL,
+        "betas": Items(Interval(Real, 0, 1, closed="left")),
+        "weight_decay": Interval(Real, 0, None, closed="left"),
+        "schedule": [None, str, dict, _optim.Schedule],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(("auto",), type=str)],
+        "max_epochs": Interval(Integral, 1, None, closed="left"),
+        "shuffle": _BOOL,
+        "early_stopping": _BOOL,
+        "validation_fraction": Interval(Real, 0, 1, closed="neither"),
+        "patience": Interval(Integral, 1, None, closed="left"),
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "loss": str,
+        "dtype": [str, type, np.dtype],          # then check_dtype: float32 or float64
+        "random_state": [None, Interval(Integral, 0, None, closed="left"), np.random.RandomState,
+                         np.random.Generator],
+        "verbose": [Interval(Integral, 0, None, closed="left"), bool],
+        "warm_start": _BOOL,
+    }
+
+    def _validate_params(self):
+        """Check every parameter against :attr:`_parameter_constraints` (wrong type: TypeError,
+        out of range or not an option: ValueError) and the dtype by name."""
+        check_params(self.get_params(deep=False), self._parameter_constraints)
+        check_dtype(self.dtype)
+
     # ------------------------------------------------------------------ building blocks
     def _build_net(self, n_in: int, n_out: int, seed: int) -> Sequential:
         sizes = _hidden_sizes(self.hidden_layer_sizes)
         acts = [_activation_name(a) for a in _per_layer("activation", self.activation, len(sizes))]
         drops = _per_layer("dropout", self.dropout, len(sizes))
-        if not isinstance(self.batchnorm, (bool, np.bool_)):
-            raise ValueError(f"batchnorm must be True or False, got {self.batchnorm!r}")
-        if not isinstance(self.init, str):
-            raise ValueError(f"init must be 'auto' or an initialiser name such as 'he_normal', "
-                             f"got {self.init!r}")
         if self.init != "auto":
             _initializers.get(self.init)   # unknown name: error listing the valid ones
-        for p in drops:
-            if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
-                raise ValueError(f"dropout must be a probability in [0, 1) (or one per hidden "
-                                 f"layer), got {self.dropout!r}")
         return build_mlp(n_in, sizes, n_out, activation=acts, init=self.init, bias_init=self.bias_init,
                          batchnorm=bool(self.batchnorm), dropout=[float(p) for p in drops], seed=seed,
                          dtype=self.dtype)
 
     def _make_optimizer(self, steps_per_epoch: int):
-        key = str(self.optimizer).lower().replace("-", "_")
-        if not isinstance(self.optimizer, str) or key not in _optim.NAMES:
-            raise ValueError(f"optimizer must be one of {', '.join(map(repr, _optim.NAMES))}, "
-                             f"got {self.optimizer!r}")
-        lr = check_real(self.learning_rate, "learning_rate", "learning rate", gt=0)
-        if self.schedule is not None:
-            lr = _make_schedule(self.schedule, lr, self.max_epochs * steps_per_epoch, steps_per_epoch)
-        cls = _optim.NAMES[key][0]
-        kwargs = {"lr": lr, "weight_decay": self.weight_decay}
-        if issubclass(cls, _optim.SGD):
-            kwargs.update(momentum=self.momentum, nesterov=self.nesterov)
-        elif issubclass(cls, _optim.Adam):
-            kwargs["betas"] = self.betas
-        return cls(**kwargs)
+        """``optimizer`` with its ``schedule``, made by :func:`bprop.optim.get` and
+        :func:`bprop.optim.schedules.get` (the run: ``max_epochs`` epochs of ``steps_per_epoch``)."""
+        lr = self.learning_rate
+        if self.schedule is not None:      # a fresh copy per fit: schedules may hold state
+            lr = _optim.schedules.get(copy.deepcopy(self.schedule), lr=lr, total_steps=self.max_epochs * steps_per_epoch,
+                                      steps_per_epoch=steps_per_epoch)
+        options = {"lr": lr, "weight_decay": self.weight_decay}
+        cls = _optim.NAMES.get(self.optimizer.lower().replace("-", "_"), (None,))[0]
+        if cls is not None and issubclass(cls, _optim.SGD):
+            options.update(momentum=self.momentum, nesterov=self.nesterov)
+        elif cls is not None and issubclass(cls, _optim.Adam):
+            options["betas"] = tuple(self.betas)
+        return _optim.get(self.optimizer, **options)   # an unknown name: the error lists the valid ones
 
     def _loss(self):
         return _get_loss(self._default_loss if self.loss is None else self.loss)
 
     def _batch_size(self, n: int) -> int:
         bs = self.batch_size
-        if isinstance(bs, str) and bs == "auto":
-            return min(200, n)
-        if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1:
-            raise ValueError(f"batch_size must be 'auto' or a positive integer, got {bs!r}")
-        return min(int(bs), n)
-
-    def _check_training_params(self):
-        for name in ("max_epochs", "patience"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        vf = self.validation_fraction
-        if self.early_stopping and (isinstance(vf, bool) or not isinstance(vf, numbers.Real)
-                                    or not 0 < vf < 1):
-            raise ValueError(f"validation_fraction must be in (0, 1) when early_stopping=True, "
-                             f"got {vf!r}")
-        if self.tol is not None and (not isinstance(self.tol, numbers.Real) or self.tol < 0):
-            raise ValueError(f"tol must be a number >= 0 or None, got {self.tol!r}")
-        check_dtype(self.dtype)
+        return min(200, n) if isinstance(bs, str) else min(int(bs), n)   # a str is "auto"
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, X, y, sample_weight=None, *, partial: bool, classes=None, callbacks=()):
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
-        self._check_training_params()
+        self._validate_params()
         dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
         X, y = _validate_data(self, X, y, reset=not continuing, dtype=dtype, multi_output=True,
                               y_numeric=not isinstance(self, ClassifierMixin))
@@ -614,6 +584,8 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
     """
 
     _default_loss = "cross_entropy"
+    _parameter_constraints = {**_BPEstimator._parameter_constraints,
+                              "class_weight": [None, dict, Options(("balanced",), type=str)]}
     # Both estimators spell out every parameter in __init__, as scikit-learn requires
     # (get_params reads the signature; __init__ only stores the values).
     _saved_attributes = ("classes_", "n_features_in_", "feature_names_in_", "n_outputs_",
