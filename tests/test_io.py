@@ -176,3 +176,76 @@ def test_failing_rename_keeps_the_existing_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+# --------------------------------------------------------------------------- the one atomic writer
+def test_atomic_write_gives_the_usual_mode_and_leaves_no_temporary(tmp_path):
+    from bprop.io import atomic_write, write_bytes, write_text
+    old = os.umask(0o027)
+    try:
+        write_bytes(tmp_path / "a.bin", b"\x00\x01")
+        write_text(tmp_path / "sub" / "b.txt", "δ = ∂C/∂z\r\n")   # folder made, newlines kept
+        with atomic_write(tmp_path / "c.csv", "w", newline="") as f:
+            f.write("x,y\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
+    assert (tmp_path / "sub" / "b.txt").read_bytes() == "δ = ∂C/∂z\r\n".encode("utf-8")
+    assert (tmp_path / "c.csv").read_text() == "x,y\n"
+    for name in ("a.bin", "sub/b.txt", "c.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640   # 0o666 less the umask, not mkstemp's 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "c.csv", "sub"]
+
+
+@pytest.mark.parametrize("error", [OSError, KeyboardInterrupt])
+def test_atomic_write_interrupted_keeps_the_old_file(tmp_path, error):
+    from bprop.io import atomic_write
+    path = tmp_path / "report.md"
+    path.write_text("old")
+    with pytest.raises(error):
+        with atomic_write(path, "w") as f:
+            f.write("half of the new")
+            raise error()
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_atomic_write_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+    from bprop import io as bio
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    make_net("float32").save(tmp_path / "m.npz")
+    bp.History([{"epoch": 1, "loss": 0.5}]).to_csv(tmp_path / "h.csv")
+    bio.write_text(tmp_path / "t.txt", "x")
+    assert events == ["fsync", "replace"] * 3
+
+
+def test_history_files_are_written_atomically(tmp_path, monkeypatch):
+    path = tmp_path / "history.json"
+    path.write_text("old")
+
+    def no_replace(*args, **kwargs):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(os, "replace", no_replace)
+    with pytest.raises(OSError):
+        bp.History([{"epoch": 1, "loss": 0.5}]).to_json(path)
+    monkeypatch.undo()
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
+
+
+def test_payload_round_trip_without_a_file(rng):
+    net = trained_net("float64", rng)
+    net.metadata = {"note": "kept"}
+    arrays, meta = net.to_payload()
+    assert meta["format"] == "bprop-model" and set(arrays) == (
+        {f"param/{k}" for k in net.params} | {f"buffer/{k}" for k in net.buffers})
+    back = bp.Sequential.from_payload(arrays, meta)
+    X = rng.normal(size=(3, 5))
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
+    assert back.metadata == {"note": "kept"}
+    with pytest.raises(ValueError, match="not a bprop model file"):
+        bp.Sequential.from_payload(arrays, {**meta, "format": "other"}, "x.npz")

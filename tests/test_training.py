@@ -264,3 +264,73 @@ def test_multilabel_shuffled_batches_with_weights(rng):
                 sample_weight=np.linspace(0.5, 1.5, 40), verbose=0)
     assert 0.0 <= h["accuracy"][0] <= 1.0
     assert h["accuracy"][-1] >= 0.9
+
+
+def test_fit_clips_with_the_transforms_clipping(rng, monkeypatch):
+    """clip_norm/clip_value in fit run bprop.optim.transforms' functions, with the loop's own norm."""
+    from bprop.optim import transforms
+    from bprop.training import loop
+    calls = []
+    real_norm, real_value = transforms.clip_grad_norm_, transforms.clip_grad_value_
+
+    def norm(grads, max_norm, norm=None):
+        calls.append(("norm", max_norm, norm, transforms.global_norm(grads)))
+        return real_norm(grads, max_norm, norm=norm)
+
+    def value(grads, clip_value):
+        calls.append(("value", clip_value))
+        real_value(grads, clip_value)
+
+    monkeypatch.setattr(loop, "clip_grad_norm_", norm)
+    monkeypatch.setattr(loop, "clip_grad_value_", value)
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, 20)
+    net = bp.Sequential([bp.Dense(3, 4), bp.Tanh(), bp.Dense(4, 2)], seed=0, dtype="float64")
+    net.fit(X, y, loss="ce", optimizer=bp.optim.SGD(0.1), epochs=1, batch_size=10, clip_norm=0.01,
+            clip_value=1e-3, verbose=0)
+    assert [c[0] for c in calls] == ["norm", "value", "norm", "value"]
+    for c in calls[::2]:
+        assert c[1] == 0.01 and c[2] == pytest.approx(c[3], rel=1e-12)
+
+
+def test_clip_grad_norm_with_a_given_norm_equals_the_computed_one(rng):
+    from bprop.optim import clip_grad_norm_, global_norm
+    for dtype in (np.float32, np.float64):
+        a = {k: rng.normal(size=s).astype(dtype) for k, s in (("0.W", (4, 3)), ("0.b", (4,)))}
+        b = {k: v.copy() for k, v in a.items()}
+        n = global_norm(a)
+        assert clip_grad_norm_(a, 0.5) == clip_grad_norm_(b, 0.5, norm=n) == n
+        for k in a:
+            assert a[k].dtype == dtype
+            np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_optimizer_state_packer_round_trip(rng):
+    from bprop.training import pack_optimizer_state, unpack_optimizer_state
+    net = bp.Sequential([bp.Dense(3, 4), bp.ReLU(), bp.Dense(4, 2)], seed=0)
+    opt = bp.optim.Adam(1e-2)
+    net.fit(rng.normal(size=(8, 3)), rng.integers(0, 2, 8), loss="ce", optimizer=opt, epochs=1, verbose=0)
+    arrays = {"param/0.W": net.params["0.W"]}
+    state = pack_optimizer_state(opt, arrays)
+    assert "arrays" not in state and any(k.startswith("optim/") for k in arrays)
+    back = unpack_optimizer_state(json.loads(json.dumps(state)), arrays)
+    a, b = opt.state_dict(), back.state_dict()
+    assert {k: v for k, v in a.items() if k != "arrays"} == {k: v for k, v in b.items() if k != "arrays"}
+    assert a["arrays"].keys() == b["arrays"].keys()
+    for k in a["arrays"]:
+        np.testing.assert_array_equal(a["arrays"][k], b["arrays"][k])
+
+
+def test_training_never_imports_the_network():
+    """network.fit delegates to training; training and io never import network (nor resume, sklearn)."""
+    import ast
+    import pathlib
+    folder = pathlib.Path(bp.__file__).parent
+    for path in [folder / "io.py", *sorted((folder / "training").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):   # function-local imports included
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n.split(".")[-1] in ("network", "resume", "sklearn") for n in names), path
