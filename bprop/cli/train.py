@@ -538,8 +538,8 @@ def _interrupted(out: str, last_epoch: int, epochs: int) -> int:
 
 def run_resume(args) -> int:
     """``--resume RUN``: read RUN/config.toml and RUN/checkpoint.npz and continue training."""
-    from ..io import read_npz
     from ..resume import resume
+    from ..training import load_checkpoint
     run_dir = args.resume
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"--resume: no such run folder: {run_dir}")
@@ -560,9 +560,7 @@ def run_resume(args) -> int:
     ns.epochs, ns.data_dir = args.epochs, args.data_dir
     cfg = resolve(ns, file_cfg)
     quiet = bool(args.quiet)
-    _, meta = read_npz(ckpt)
-    if meta.get("format") != "bprop-checkpoint":
-        raise ValueError(f"{ckpt} is not a bprop checkpoint")
+    _, meta = load_checkpoint(ckpt)
     done = int(meta["epoch"])
     from .common import load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
