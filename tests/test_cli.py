@@ -439,6 +439,19 @@ def test_bad_config_key_is_a_usage_error(tmp_path, capsys):
     assert code == 2 and "unknown key 'learning_rate'" in err and "valid keys" in err
 
 
+@pytest.mark.parametrize("text, message", [
+    ('epochs = "many"\n', "--epochs: epochs must be an integer, got str 'many'"),
+    ("epochs = 2.5\n", "--epochs: epochs must be an integer, got float 2.5"),
+    ("lr = -0.5\n", "--lr: Invalid learning rate: -0.5 (expected lr > 0)"),
+    ('batchnorm = "yes"\n', "--batchnorm: batchnorm must be a bool, got str 'yes'"),
+])
+def test_bad_config_values_are_usage_errors(tmp_path, capsys, text, message):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    code, _, err = run_cli(capsys, "train", "--config", cfg)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
 def test_subprocess_error_has_no_traceback(tmp_path):
     res = subprocess.run([sys.executable, "-m", "bprop", "train", "--activation", "swish"], capture_output=True,
                          text=True, env=env(), timeout=60)

@@ -1,11 +1,17 @@
-"""Bad input gets a clear ValueError/TypeError naming what was expected and what came."""
+"""Bad input gets a clear ValueError/TypeError naming what was expected and what came.
+
+One rule (bprop._validation): a value of the wrong type is a TypeError, a value of the right
+type that is out of range or not an option a ValueError.
+"""
 
 import re
+from numbers import Integral, Real
 
 import numpy as np
 import pytest
 
 import bprop as bp
+from bprop import _validation as V
 
 
 def mnist_net():
@@ -183,8 +189,70 @@ def test_bad_hyper_parameters(make, words):
 @pytest.mark.parametrize("make", [lambda: bp.Dense(2.5, 3), lambda: bp.Dense("3", 3),
                                   lambda: bp.BatchNorm(4.0)])
 def test_non_integer_sizes(make):
-    with pytest.raises((TypeError, ValueError)):
+    # a value of the wrong type is a TypeError (bprop._validation's one rule)
+    with pytest.raises(TypeError, match="must be an integer"):
         make()
+
+
+@pytest.mark.parametrize("make", [lambda: bp.Dropout("0.1"), lambda: bp.BatchNorm(4, eps=None),
+                                  lambda: bp.ELU(alpha=True)])
+def test_non_number_hyper_parameters_are_type_errors(make):
+    with pytest.raises(TypeError, match="must be a real number"):
+        make()
+
+
+# --------------------------------------------------------------------------- the vocabulary of checks
+POSITIVE = V.Interval(Real, 0, None, closed="neither")
+SIZE = V.Interval(Integral, 1, None, closed="left")
+
+
+@pytest.mark.parametrize("check, value, exc, message", [
+    (lambda v: V.check(v, "lr", POSITIVE), -0.1, ValueError, r"^Invalid learning rate: -0.1 \(expected lr > 0\)$"),
+    (lambda v: V.check(v, "lr", POSITIVE), float("inf"), ValueError, r"Invalid learning rate: inf"),
+    (lambda v: V.check(v, "lr", POSITIVE), "fast", TypeError, r"^lr must be a real number, got str 'fast'$"),
+    (lambda v: V.check(v, "lr", POSITIVE), True, TypeError, r"lr must be a real number, got bool True"),
+    (lambda v: V.check(v, "n", SIZE), 0, ValueError, r"^Invalid n: 0 \(expected an integer n >= 1\)$"),
+    (lambda v: V.check(v, "n", SIZE), 2.0, TypeError, r"^n must be an integer, got float 2.0$"),
+    (lambda v: V.check(v, "p", V.Interval(Real, 0, 1, closed="left")), 1, ValueError,
+     r"^Invalid p: 1 \(expected 0 <= p < 1\)$"),
+    (lambda v: V.check(v, "mode", V.Options(("min", "max"), type=str)), "maximum", ValueError,
+     r"^Invalid mode: 'maximum' \(expected one of 'min', 'max'\)$"),
+    (lambda v: V.check(v, "mode", V.Options(("min", "max"), type=str)), 1, TypeError, r"^mode must be a str, got int 1$"),
+    (lambda v: V.check(v, "kind", V.Options({"a": 1, "b": 2}, kind="activation")), "c", ValueError,
+     r"^Unknown activation 'c'. Valid activations are: a, b$"),
+    (lambda v: V.check(v, "tol", [V.Interval(Real, 0, None), None]), "x", TypeError,
+     r"^tol must be a real number or None, got str 'x'$"),
+    (lambda v: V.check(v, "sizes", [SIZE, V.Items(SIZE)]), (3, 0), ValueError, r"^Invalid sizes\[1\]: 0 "),
+    (lambda v: V.check(v, "sizes", [SIZE, V.Items(SIZE)]), (3, "4"), TypeError, r"^sizes must be an integer or a list"),
+], ids=["range", "inf", "type", "bool", "int-range", "int-type", "half-open", "option", "option-type", "registry",
+        "any-of", "items-range", "items-type"])
+def test_one_rule_and_one_message_style(check, value, exc, message):
+    with pytest.raises(exc, match=message):
+        check(value)
+
+
+def test_check_returns_the_converted_value():
+    assert V.check(np.float32(0.5), "p", V.Interval(Real, 0, 1)) == 0.5
+    assert type(V.check(np.int64(3), "n", SIZE)) is int
+    assert V.check(None, "tol", [V.Interval(Real, 0, None), None]) is None
+    assert V.check([1, 2], "sizes", V.Items(SIZE)) == [1, 2]
+    assert V.check_params({"n": 2, "lr": 1}, {"lr": POSITIVE, "n": SIZE}) == {"n": 2, "lr": 1.0}
+
+
+@pytest.mark.parametrize("helper, good", [
+    (lambda v: V.check_number(v, "x", low=0.0), 1.0),
+    (lambda v: V.check_positive_int(v, "x"), 1),
+    (lambda v: V.check_real(v, "x", "x", ge=0), 1.0),
+    (lambda v: V.check_int(v, "x", ge=0), 1),
+])
+def test_the_older_helpers_follow_the_same_rule(helper, good):
+    assert helper(good) == good
+    with pytest.raises(TypeError):      # not a number: TypeError in every helper
+        helper("1")
+    with pytest.raises(ValueError):     # a number out of range: ValueError in every helper
+        helper(-5)
+    with pytest.raises(ValueError, match=r"Invalid size: 'XL' \(expected one of 'S', 'M'\)"):
+        V.check_choice("XL", "size", ("S", "M"))
 
 
 # --------------------------------------------------------------------------- construction

@@ -161,6 +161,16 @@ BAD = [
     (lambda: optim.ReduceOnPlateau(0.1, mode="maximum"), ValueError, r"Invalid mode: 'maximum' \(expected one of 'min', 'max'\)"),
     (lambda: optim.ReduceOnPlateau(0.1, threshold_mode="pct"), ValueError, r"Invalid threshold_mode: 'pct'"),
     (lambda: optim.ReduceOnPlateau(0.1, patience=-1), ValueError, r"Invalid patience: -1"),
+    # a value of the wrong type is a TypeError in every schedule
+    (lambda: optim.StepDecay(0.1, 5, gamma="0.5"), TypeError, r"gamma must be a real number, got str '0.5'"),
+    (lambda: optim.CosineDecay(0.1, total_steps=None), TypeError, r"total_steps must be an integer, got NoneType"),
+    (lambda: optim.LinearWarmup(5, "fast"), TypeError, r"after must be a Real or a Schedule, got str 'fast'"),
+    (lambda: optim.ReduceOnPlateau(0.1, mode=1), TypeError, r"mode must be a str, got int 1"),
+    (lambda: optim.ReduceOnPlateau(0.1, cooldown=1.0), TypeError, r"cooldown must be an integer, got float 1.0"),
+    # and in the factory
+    (lambda: schedules.get(3, lr=0.1), TypeError, r"schedule must be a str or a dict or a Schedule, got int 3"),
+    (lambda: schedules.get({"step_size": 3}, lr=0.1), ValueError, r"a schedule given as a dict needs a 'name'"),
+    (lambda: schedules.get("step", lr=0.1, step_size=0), ValueError, r"Invalid step_size: 0"),
 ]
 
 
@@ -168,3 +178,50 @@ BAD = [
 def test_bad_arguments_raise(make, exc, message):
     with pytest.raises(exc, match=message):
         make()
+
+
+@pytest.mark.parametrize("name", list(schedules.NAMES))
+def test_every_schedule_declares_its_arguments(name):
+    import inspect
+    cls = schedules.NAMES[name]
+    assert list(inspect.signature(cls).parameters) == list(cls._parameter_constraints)
+
+
+# --------------------------------------------------------------------------- the factory
+
+def test_factory_defaults_follow_the_run():
+    run = dict(lr=0.1, total_steps=600, steps_per_epoch=30)
+    assert schedules.get("constant", **run).get_config() == {"type": "Constant", "lr": 0.1}
+    assert schedules.get("step", **run).get_config() == {"type": "StepDecay", "lr": 0.1, "step_size": 200,
+                                                         "gamma": 0.1}
+    exp = schedules.get("exponential", **run)
+    assert exp(600) == pytest.approx(0.1 * 0.01, rel=1e-12)          # ×0.01 over the run
+    assert schedules.get("cosine", **run).get_config()["total_steps"] == 600
+    warm = schedules.get("warmup", **run)
+    assert warm.warmup_steps == 60 and warm.after.get_config() == {"type": "Constant", "lr": 0.1}   # min(150, 60)
+    assert schedules.get("warmup", lr=0.1, total_steps=6000, steps_per_epoch=30).warmup_steps == 150   # 5 epochs
+    assert schedules.get("plateau", **run).get_config() == optim.ReduceOnPlateau(0.1).get_config()
+    # options override the defaults; case and "-" do not matter
+    assert schedules.get("Step", step_size=7, **run).step_size == 7
+    assert schedules.get({"name": "step", "gamma": 0.5}, **run).get_config() == schedules.get(
+        "step", gamma=0.5, **run).get_config()
+
+
+def test_factory_warmup_then_another_schedule():
+    s = schedules.get({"name": "warmup", "warmup_steps": 10, "after": {"name": "cosine", "min_lr": 0.01}},
+                      lr=0.1, total_steps=100)
+    assert s.get_config()["after"] == {"type": "CosineDecay", "lr": 0.1, "total_steps": 90, "min_lr": 0.01}
+    assert s(9) == pytest.approx(0.1) and s(100) == pytest.approx(0.01)
+    # a given schedule is used as it is
+    after = optim.ExponentialDecay(0.2, 0.9)
+    assert schedules.get("warmup", warmup_steps=3, after=after).after is after
+
+
+def test_factory_options_per_epoch():
+    """With per_epoch=True lengths are epochs and per-update factors are per epoch."""
+    s = schedules.get("step", lr=0.1, steps_per_epoch=50, per_epoch=True, step_size=10, gamma=0.5)
+    assert (s.step_size, s.gamma) == (500, 0.5)
+    e = schedules.get("exponential", lr=0.1, steps_per_epoch=4, per_epoch=True, gamma=0.9)
+    assert e(4) == pytest.approx(0.1 * 0.9, rel=1e-12)                # ×0.9 per epoch of 4 updates
+    w = schedules.get("warmup", lr=0.1, steps_per_epoch=8, per_epoch=True, warmup_steps=2)
+    assert w.warmup_steps == 16 and w.after(0) == 0.1

@@ -436,6 +436,26 @@ def test_bad_parameters_raise_clear_errors(params, match, iris):
         BPClassifier(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("params, match", [
+    (dict(hidden_layer_sizes=(10, "a")), "hidden_layer_sizes must be an integer or a list"),
+    (dict(learning_rate="fast"), "learning_rate must be a real number, got str 'fast'"),
+    (dict(batch_size=1.5), "batch_size must be an integer or a str, got float 1.5"),
+    (dict(optimizer=3), "optimizer must be a str"),
+    (dict(schedule=3), "schedule must be None or a str or a dict or a Schedule"),
+    (dict(random_state="seed"), "random_state must be None or an integer"),
+    (dict(tol="small"), "tol must be a real number or None"),
+])
+def test_parameters_of_the_wrong_type_raise_type_errors(params, match, iris):
+    X, y = iris
+    with pytest.raises(TypeError, match=match):
+        BPClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [BPClassifier, BPRegressor])
+def test_every_parameter_is_declared(cls):
+    assert set(cls._parameter_constraints) == set(cls().get_params(deep=False))
+
+
 def test_not_fitted_and_bad_input(iris):
     X, y = iris
     for method in ("predict", "predict_proba", "predict_log_proba"):
