@@ -31,8 +31,6 @@ import sys
 import time
 from numbers import Integral, Real
 
-import numpy as np
-
 from ..io import write_text
 from .._validation import Interval, check
 from ..training import Callback
