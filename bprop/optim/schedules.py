@@ -387,7 +387,7 @@ def as_schedule(lr) -> Schedule:
 
 
 @dataclass(frozen=True)
-class Run:
+class RunInputs:
     """The common inputs a schedule's defaults are derived from.
 
     ``lr`` is the base rate η, ``total_steps`` the updates of the whole run (None when
@@ -404,7 +404,7 @@ class Recipe:
     """How :func:`get` makes the schedule of one name.
 
     ``defaults`` maps an argument of ``cls`` to its default as a function of the
-    :class:`Run` (used only when the run gives what the function needs). ``lengths``
+    :class:`RunInputs` (used only when the run gives what the function needs). ``lengths``
     are the arguments counted in updates and ``per_update`` the factors applied once
     per update: with ``per_epoch=True`` the options give them per epoch, and
     :func:`get` converts a length ``E`` to ``E · steps_per_epoch`` updates and a factor
@@ -412,7 +412,7 @@ class Recipe:
     """
 
     cls: type
-    defaults: dict[str, Callable[[Run], object]] = field(default_factory=dict)
+    defaults: dict[str, Callable[[RunInputs], object]] = field(default_factory=dict)
     lengths: tuple[str, ...] = ()
     per_update: tuple[str, ...] = ()
 
@@ -476,7 +476,7 @@ def get(spec, *, lr=None, total_steps=None, steps_per_epoch=1, per_epoch=False, 
     if per_epoch:
         options = {k: v * spe if k in recipe.lengths else v ** (1.0 / spe) if k in recipe.per_update else v
                    for k, v in options.items()}
-    run = Run(lr, None if total_steps is None else max(check(total_steps, "total_steps", _COUNT), 1), spe)
+    run = RunInputs(lr, None if total_steps is None else max(check(total_steps, "total_steps", _COUNT), 1), spe)
     if run.total_steps is not None:   # every derived default needs the run's length
         options = {**{name: default(run) for name, default in recipe.defaults.items()}, **options}
     if recipe.cls is LinearWarmup:
