@@ -49,7 +49,7 @@ def _per_hidden_layer(name: str, value, n_hidden: int) -> list:
 
 def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu", output_activation=None,
               init=None, output_init=None, bias: bool = True, bias_init=0.0, batchnorm: bool = False,
-              dropout=0.0, seed=None, dtype="float32") -> Sequential:
+              dropout=0.0, seed=None, dtype="float32", backend="numpy") -> Sequential:
     r"""A fully-connected network ``n_in → hidden[0] → … → hidden[-1] → n_out``.
 
     Layout: for each hidden width ``h``, ``Dense → [BatchNorm] → σ → [Dropout]``;
@@ -95,6 +95,8 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
     seed : int, Generator or None
         Seeds the network's generator (initialisation and dropout).
     dtype : "float32" or "float64", default "float32"
+    backend : "numpy" or "numba", default "numpy"
+        :class:`~bprop.Sequential`'s choice of formula variants (same numbers).
 
     Returns
     -------
@@ -127,4 +129,4 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
     layers.append(Dense(n, n_out, init=out_init, bias=bias, bias_init=bias_init))
     if output_activation not in NO_ACTIVATION:
         layers.append(activations.get(output_activation))
-    return Sequential(layers, seed=seed, dtype=dtype)
+    return Sequential(layers, seed=seed, dtype=dtype, backend=backend)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .options import UsageError, check_name
 
+
 def describe_layers(net) -> str:
     """``Dense(4→8) → Tanh → Dense(8→3)``: the architecture on one line."""
     parts = []

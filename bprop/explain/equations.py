@@ -1,0 +1,219 @@
+r"""One step as equations: BP1–BP4 with the numbers substituted, in no particular format.
+
+Each symbol has two spellings (:class:`Sym`: Unicode text and LaTeX); an
+equation (:class:`Eq`) is ``lhs = rhs = substitution = result``, where the
+substitution is a list of tokens — arrays, operators (``op("matmul")``) and
+symbols — that a renderer spells in its own format.
+
+The equations, for layer :math:`l` of :math:`L`:
+
+* forward: :math:`z^{(l)} = a^{(l-1)} W^{(l)\top} + b^{(l)}`, :math:`a^{(l)} = σ(z^{(l)})`;
+* BP1: :math:`δ^{(L)} = ∇_a C ⊙ σ'(z^{(L)})`, or :math:`(\mathrm{softmax}(z^{(L)}) − y)/n`
+  for a loss on logits (the loss's fused output error);
+* BP2: :math:`δ^{(l)} = (δ^{(l+1)} W^{(l+1)}) ⊙ σ'(z^{(l)})`;
+* BP3: :math:`∂C/∂b^{(l)} = \sum_\text{rows} δ^{(l)}`;
+* BP4: :math:`∂C/∂W^{(l)} = δ^{(l)\top} a^{(l-1)}`;
+* update: :math:`θ ← θ − η\,∂C/∂θ` for plain SGD, else the optimiser's step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
+from .step import Setup, Step
+
+SUPERSCRIPT = str.maketrans("0123456789-L+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᴸ⁺")
+
+
+@dataclass
+class Sym:
+    """A symbol or formula in two spellings: Unicode text and LaTeX."""
+
+    text: str
+    latex: str
+
+
+@dataclass
+class Eq:
+    """``lhs = rhs = substitution = result`` (``←`` for an update) with an optional tag (BP1 … BP4, update)."""
+
+    lhs: Sym
+    rhs: Sym | None
+    subst: list = field(default_factory=list)   # tokens: ndarray, ("op", name) or Sym
+    result: np.ndarray | None = None
+    tag: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    eqs: list
+
+
+def op(name: str) -> tuple[str, str]:
+    """An operator token: matmul, odot, plus, minus, times, div, lpar, rpar."""
+    return ("op", name)
+
+
+def sup(l) -> str:
+    """``⁽ˡ⁾``: a layer number as a Unicode superscript."""
+    return f"⁽{str(l).translate(SUPERSCRIPT)}⁾"
+
+
+def var(name: str, l) -> Sym:
+    """``z⁽ˡ⁾`` / ``z^{(l)}``."""
+    latex = {"δ": r"\delta"}.get(name, name)
+    return Sym(f"{name}{sup(l)}", f"{latex}^{{({l})}}")
+
+
+@dataclass
+class LossFormula:
+    """How a loss is written: C in terms of a⁽ᴸ⁾ (Unicode, LaTeX), and the link of a logit loss."""
+
+    text: str                # with {a} for a⁽ᴸ⁾
+    latex: str
+    link: Sym | None = None  # p = link(z): softmax or σ
+
+
+#: The formula of each built-in loss, by class (a subclass is written as its base).
+FORMULAS = {
+    MSE: LossFormula("1/(2n) Σₓ ‖{a} − y‖²", r"\frac{{1}}{{2n}}\sum_x \lVert {a} - y\rVert^2"),
+    CrossEntropy: LossFormula("−1/n Σₓ Σⱼ yⱼ ln softmax({a})ⱼ",
+                              r"-\frac1n\sum_x\sum_j y_j \ln\mathrm{{softmax}}({a})_j", Sym("softmax", r"\mathrm{softmax}")),
+    BinaryCrossEntropy: LossFormula(
+        "−1/n Σₓ Σⱼ [yⱼ ln σ({a}ⱼ) + (1 − yⱼ) ln(1 − σ({a}ⱼ))]",
+        r"-\frac1n\sum_x\sum_j \left[y_j\ln\sigma({a}_j) + (1-y_j)\ln(1-\sigma({a}_j))\right]", Sym("σ", r"\sigma")),
+}
+
+
+def formula(loss) -> LossFormula:
+    """The :data:`FORMULAS` entry of ``loss``'s class or nearest base class; its name for any other loss."""
+    for cls in type(loss).__mro__:
+        if cls in FORMULAS:
+            return FORMULAS[cls]
+    name = loss.name.replace("_", r"\_")
+    link = Sym("output_to_prediction", r"\mathrm{output\_to\_prediction}") if loss.takes_logits else None
+    return LossFormula(loss.name, r"\mathrm{{" + name + "}}", link)
+
+
+def forward_section(step: Step) -> Section:
+    eqs = [Eq(var("a", 0), Sym("x", "x"), [], step.X)]
+    for ls in step.layers:
+        l = ls.l
+        tokens = [ls.a_in, op("matmul"), ls.W.T]
+        rhs_t, rhs_l = f"a{sup(l - 1)} @ W{sup(l)}ᵀ", rf"a^{{({l - 1})}} W^{{({l})\top}}"
+        if ls.b is not None:
+            tokens += [op("plus"), ls.b]
+            rhs_t += f" + b{sup(l)}"
+            rhs_l += f" + b^{{({l})}}"
+        eqs.append(Eq(var("z", l), Sym(rhs_t, rhs_l), tokens, ls.z))
+        if ls.activation == "identity":
+            eqs.append(Eq(var("a", l), Sym(f"z{sup(l)}", f"z^{{({l})}}"), [], None))
+        else:
+            eqs.append(Eq(var("a", l), Sym(f"{ls.activation}(z{sup(l)})", rf"\mathrm{{{ls.activation}}}(z^{{({l})}})"),
+                          [], ls.a_out))
+    return Section("forward pass", eqs)
+
+
+def loss_section(step: Step) -> Section:
+    L, n, out = len(step.layers), len(step.X), step.output
+    aL_t, aL_l = f"a{sup(L)}", f"a^{{({L})}}"
+    f = formula(step.loss)
+    rhs = Sym(f.text.format(a=aL_t), f.latex.format(a=aL_l))
+    tokens = []
+    if isinstance(step.loss, MSE):   # the quadratic cost, written out with its numbers
+        several = n > 1 or out.shape[1] > 1
+        lead = Sym(f"1/(2·{n}) · ‖", rf"\frac{{1}}{{2\cdot {n}}}\left\lVert") if several else \
+            Sym("½ · (", r"\tfrac12\left(")
+        tail = Sym("‖²", r"\right\rVert^2") if several else Sym(")²", r"\right)^2")
+        tokens = [lead, out, op("minus"), step.Y, tail]
+    eqs = [Eq(Sym("C", "C"), rhs, tokens, np.array(step.C))]
+    if step.prediction is not None:
+        eqs.insert(0, Eq(Sym("p", "p"), Sym(f"{f.link.text}({aL_t})", f"{f.link.latex}({aL_l})"), [],
+                         step.prediction))
+    return Section("loss", eqs)
+
+
+def _sigma_prime_eq(l: int, sp: np.ndarray) -> Eq:
+    return Eq(Sym(f"σ'(z{sup(l)})", rf"\sigma'(z^{{({l})}})"), None, [], sp)
+
+
+def output_delta(step: Step) -> list[Eq]:
+    """BP1, with ∇ₐC for a loss on activations, or the fused (link(z) − y)/n of a logit loss."""
+    L, n, out = len(step.layers), len(step.X), step.output
+    ls = step.layers[-1]
+    aL_t, aL_l = f"a{sup(L)}", f"a^{{({L})}}"
+    count = Sym(str(n), str(n))
+    if step.grad_a is None:
+        link = formula(step.loss).link
+        return [Eq(var("δ", L), Sym(f"({link.text}(z{sup(L)}) − y)/n", rf"({link.latex}(z^{{({L})}}) - y)/n"),
+                   [op("lpar"), step.prediction, op("minus"), step.Y, op("rpar"), op("div"), count],
+                   ls.delta, tag="BP1")]
+    eqs = [Eq(Sym("∇ₐC", r"\nabla_a C"), Sym(f"({aL_t} − y)/n", rf"({aL_l} - y)/n"),
+              [op("lpar"), out, op("minus"), step.Y, op("rpar"), op("div"), count], step.grad_a)]
+    if ls.sigma_prime is None:
+        eqs.append(Eq(var("δ", L), Sym("∇ₐC", r"\nabla_a C"), [], ls.delta, tag="BP1"))
+    else:
+        eqs.append(_sigma_prime_eq(L, ls.sigma_prime))
+        eqs.append(Eq(var("δ", L), Sym(f"∇ₐC ⊙ σ'(z{sup(L)})", rf"\nabla_a C \odot \sigma'(z^{{({L})}})"),
+                      [step.grad_a, op("odot"), ls.sigma_prime], ls.delta, tag="BP1"))
+    return eqs
+
+
+def hidden_delta(step: Step, l: int) -> list[Eq]:
+    """BP2: δ⁽ˡ⁾ from δ⁽ˡ⁺¹⁾ and W⁽ˡ⁺¹⁾ (the weights before the update)."""
+    ls, nxt = step.layers[l - 1], step.layers[l]
+    back_t, back_l = f"δ{sup(l + 1)} @ W{sup(l + 1)}", rf"\delta^{{({l + 1})}} W^{{({l + 1})}}"
+    if ls.sigma_prime is None:
+        return [Eq(var("δ", l), Sym(back_t, back_l), [nxt.delta, op("matmul"), nxt.W], ls.delta, tag="BP2")]
+    return [_sigma_prime_eq(l, ls.sigma_prime),
+            Eq(var("δ", l), Sym(f"({back_t}) ⊙ σ'(z{sup(l)})",
+                                rf"\left({back_l}\right) \odot \sigma'(z^{{({l})}})"),
+               [op("lpar"), nxt.delta, op("matmul"), nxt.W, op("rpar"), op("odot"), ls.sigma_prime],
+               ls.delta, tag="BP2")]
+
+
+def backward_section(step: Step) -> Section:
+    L, n = len(step.layers), len(step.X)
+    eqs = []
+    for l in range(L, 0, -1):
+        ls = step.layers[l - 1]
+        eqs += output_delta(step) if l == L else hidden_delta(step, l)
+        if ls.db is not None:
+            eqs.append(Eq(Sym(f"∂C/∂b{sup(l)}", rf"\partial C/\partial b^{{({l})}}"),
+                          Sym(f"Σ_rows δ{sup(l)}", rf"\textstyle\sum_{{\text{{rows}}}} \delta^{{({l})}}"),
+                          [ls.delta] if n > 1 else [], ls.db, tag="BP3"))
+        eqs.append(Eq(Sym(f"∂C/∂W{sup(l)}", rf"\partial C/\partial W^{{({l})}}"),
+                      Sym(f"δ{sup(l)}ᵀ @ a{sup(l - 1)}", rf"\delta^{{({l})\top}} a^{{({l - 1})}}"),
+                      [ls.delta.T, op("matmul"), ls.a_in], ls.dW, tag="BP4"))
+    return Section("backward pass", eqs)
+
+
+def update_section(step: Step, setup: Setup) -> Section:
+    """θ ← θ − η ∂C/∂θ with the numbers for plain SGD; the optimiser's result for the others."""
+    eqs = []
+    lr = Sym(f"{setup.lr:g}", str(setup.lr))
+    for ls in step.layers:
+        l = ls.l
+        for name, old, grad, new in (("W", ls.W, ls.dW, ls.W_new), ("b", ls.b, ls.db, ls.b_new)):
+            if new is None:
+                continue
+            if setup.plain_sgd:
+                rhs = Sym(f"{name}{sup(l)} − η ∂C/∂{name}{sup(l)}",
+                          rf"{name}^{{({l})}} - \eta\,\partial C/\partial {name}^{{({l})}}")
+                tokens = [old, op("minus"), lr, op("times"), grad]
+            else:
+                label = setup.optimizer_class
+                rhs = Sym(f"{label} step from ∂C/∂{name}{sup(l)}",
+                          rf"\text{{{label} step from }}\partial C/\partial {name}^{{({l})}}")
+                tokens = []
+            eqs.append(Eq(var(name, l), rhs, tokens, new, tag="update"))
+    return Section("update", eqs)
+
+
+def step_sections(step: Step, setup: Setup) -> list[Section]:
+    """The forward pass, the loss, the backward pass (BP1–BP4, output layer first) and the update."""
+    return [forward_section(step), loss_section(step), backward_section(step), update_section(step, setup)]
