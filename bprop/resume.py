@@ -16,7 +16,7 @@ from .training.checkpoints import restore_run
 
 
 def resume(path, X, y, *, epochs: int | None = None, validation_data=None, sample_weight=None,
-           class_weight=None, callbacks=(), checkpoint="same", verbose: int = 1):
+           class_weight=None, callbacks=(), checkpoint="same", verbose: int = 1, backend: str = "numpy"):
     """Continue the run saved in checkpoint ``path``; returns ``(net, history)``.
 
     Pass the same ``X``, ``y`` (and ``validation_data``, ``sample_weight``,
@@ -24,10 +24,13 @@ def resume(path, X, y, *, epochs: int | None = None, validation_data=None, sampl
     epoch after the checkpoint up to ``epochs`` in total (default: the
     original target), writing the checkpoint back to ``path`` (or
     ``checkpoint``; ``None`` to write none). The parameters at the end equal,
-    bit for bit, those of a run that never stopped.
+    bit for bit, those of a run that never stopped. ``backend`` is the rebuilt
+    network's (:class:`~bprop.Sequential`; a file does not record it); the
+    optimiser keeps the ``fused`` choice saved with its state.
     """
     arrays, meta = load_checkpoint(path)
     net = Sequential.from_payload(arrays, meta, os.fspath(path))
+    net.backend = backend
     run, done = restore_run(net, arrays, meta, X, y, epochs=epochs, validation_data=validation_data,
                             sample_weight=sample_weight, class_weight=class_weight)
     out = path if checkpoint == "same" else checkpoint

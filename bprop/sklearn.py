@@ -199,6 +199,7 @@ class _BPEstimator(BaseEstimator):
                          np.random.Generator],
         "verbose": [Interval(Integral, 0, None, closed="left"), bool],
         "warm_start": _BOOL,
+        "backend": Options(("numpy", "numba"), type=str),
     }
 
     def _validate_params(self):
@@ -216,7 +217,7 @@ class _BPEstimator(BaseEstimator):
             _initializers.get(self.init)   # unknown name: error listing the valid ones
         return build_mlp(n_in, sizes, n_out, activation=acts, init=self.init, bias_init=self.bias_init,
                          batchnorm=bool(self.batchnorm), dropout=[float(p) for p in drops], seed=seed,
-                         dtype=self.dtype)
+                         dtype=self.dtype, backend=self.backend)
 
     def _make_optimizer(self, steps_per_epoch: int):
         """``optimizer`` with its ``schedule``, made by :func:`bprop.optim.get` and
@@ -225,7 +226,7 @@ class _BPEstimator(BaseEstimator):
         if self.schedule is not None:      # a fresh copy per fit: schedules may hold state
             lr = _optim.schedules.get(copy.deepcopy(self.schedule), lr=lr, total_steps=self.max_epochs * steps_per_epoch,
                                       steps_per_epoch=steps_per_epoch)
-        options = {"lr": lr, "weight_decay": self.weight_decay}
+        options = {"lr": lr, "weight_decay": self.weight_decay, "fused": self.backend == "numba"}
         cls = _optim.NAMES.get(self.optimizer.lower().replace("-", "_"), (None,))[0]
         if cls is not None and issubclass(cls, _optim.SGD):
             options.update(momentum=self.momentum, nesterov=self.nesterov)
@@ -506,6 +507,10 @@ _COMMON_DOC = r"""
         Clip the global gradient norm to this value.
     dtype : {"float32", "float64"}, default "float32"
         Dtype of the network's parameters and computations.
+    backend : {"numpy", "numba"}, default "numpy"
+        ``"numba"`` trains with the compiled variants of the formulas
+        (``Sequential(..., backend="numba")``) and a fused optimiser
+        (``fused=True``): the same numbers, faster; needs ``pip install bprop[fast]``.
     random_state : int, RandomState or None, default None
         Seeds the network's generator (initialisation, shuffling, dropout) and
         the validation split; an int gives reproducible results.
@@ -598,7 +603,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                  schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, class_weight=None, loss="cross_entropy", dtype="float32",
-                 random_state=None, verbose=0, warm_start=False):
+                 random_state=None, verbose=0, warm_start=False, backend="numpy"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -626,6 +631,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.backend = backend
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -872,7 +878,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
                  schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, loss="mse", dtype="float32", random_state=None, verbose=0,
-                 warm_start=False):
+                 warm_start=False, backend="numpy"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -899,6 +905,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.backend = backend
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

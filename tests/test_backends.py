@@ -364,3 +364,40 @@ def test_compiled_function_keeps_its_python_loop():
     dA = np.array([[2.0, 3.0, 4.0]])
     out = _relu_backward_loop.py_func(dA, A, np.empty_like(A))   # runs without numba
     np.testing.assert_array_equal(out, [[2.0, 0.0, 0.0]])
+
+
+# ------------------------------------------------------------------ the CLI and the estimators
+@needs_numba
+def test_cli_backend_numba_trains_the_numpy_run_and_is_recorded(tmp_path, capsys, monkeypatch):
+    import tomllib
+    from bprop.cli import main
+    monkeypatch.delenv("BPROP_BACKEND", raising=False)
+    common = ["train", "--data", "moons", "--n-samples", "200", "--layers", "8,8", "--activation", "tanh",
+              "--epochs", "3", "--dtype", "float64", "--quiet", "--no-plots"]
+    assert main(common + ["--out", str(tmp_path / "np")]) == 0
+    monkeypatch.setenv("BPROP_BACKEND", "numba")          # the environment sets the CLI's default only
+    assert main(common + ["--out", str(tmp_path / "nb")]) == 0
+    capsys.readouterr()
+    cfg = {k: tomllib.loads((tmp_path / k / "config.toml").read_text())["backend"] for k in ("np", "nb")}
+    assert cfg == {"np": "numpy", "nb": "numba"}
+    a, b = bp.load(tmp_path / "np" / "model.npz"), bp.load(tmp_path / "nb" / "model.npz")
+    for k in a.params:
+        _same(b.params[k], a.params[k], "float64", k)
+    code = main(["train", "--backend", "fastest", "--epochs", "1", "--out", str(tmp_path / "bad"), "--quiet"])
+    assert code == 2 and "--backend: unknown backend 'fastest'; valid backends: numpy, numba" in capsys.readouterr().err
+
+
+@needs_numba
+def test_estimator_backend_numba_gives_the_numpy_predictions(rng):
+    from bprop.sklearn import BPClassifier
+    X = rng.standard_normal((80, 4))
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int)
+    probs = []
+    for backend in ("numpy", "numba"):
+        est = BPClassifier((8,), max_epochs=5, tol=None, batch_size=16, random_state=0, dtype="float64",
+                           backend=backend)
+        probs.append(est.fit(X, y).predict_proba(X))
+        assert est.net_.backend == backend and est.optimizer_.fused is (backend == "numba")
+    _same(probs[1], probs[0], "float64")
+    with pytest.raises(ValueError, match="backend"):
+        BPClassifier(backend="gpu").fit(X, y)

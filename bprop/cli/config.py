@@ -34,6 +34,7 @@ DEFAULTS = {
     "early_stopping": 0,
     "seed": 0,
     "dtype": "float32",
+    "backend": None,
 }
 #: keys a config file may hold besides DEFAULTS
 EXTRA_KEYS = {"out", "quiet"}
