@@ -326,6 +326,12 @@ def test_explain_bigger_network_matches_numpy(capsys):
     for v in np.concatenate([W1n.ravel(), W2n.ravel(), b1n, b2n]):
         assert fmt6(v) in out
     assert "[BP3]" in out
+    code, tex, _ = run_cli(capsys, "explain", "--layers", "2,2,1", "--weights", "0.15,0.20|0.25,0.30;0.40,0.45",
+                           "--biases", "0.35,0.35;0.60", "--input", "0.05,0.10", "--target", 0.01, "--format", "latex")
+    assert code == 0 and r"\tag*{BP3}" in tex
+    start = next(line for line in tex.splitlines() if line.startswith("Start:"))
+    assert r"\begin{bmatrix}0.150000 & 0.200000 \\ 0.250000 & 0.300000\end{bmatrix}" in start
+    assert r"\&" not in tex   # math keeps its column separators
 
 
 @pytest.mark.parametrize("argv, message", [

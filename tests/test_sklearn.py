@@ -397,6 +397,8 @@ def test_architecture_options(iris):
     assert inits == ["he_normal", "xavier_uniform", "xavier_uniform"]
     assert all(l.bias_init.get_config() == {"name": "constant", "value": 0.01}
                for l in est.net_.layers if isinstance(l, bp.Dense))
+    # bprop.mlp.build_mlp: no bias before BatchNorm (it subtracts the batch mean); the output layer keeps its own
+    assert [l.bias for l in est.net_.layers if isinstance(l, bp.Dense)] == [False, False, True]
     linear = BPClassifier((), max_epochs=2, random_state=0).fit(X, y)
     assert len(linear.net_.layers) == 1
     for opt, cls in [("sgd", bp.optim.SGD), ("rmsprop", bp.optim.RMSProp), ("adamw", bp.optim.AdamW)]:

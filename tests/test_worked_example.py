@@ -160,3 +160,21 @@ def test_seed_code_w1_update_differs_by_factor_a1(net):
     assert seed_w1 == pytest.approx(0.8003250719400303, abs=TOL)
     assert abs(seed_w1 - HAND["w1_new"]) > 1e-4
     assert (seed_w1 - W1) == pytest.approx(HAND["a1"] * bprop_step_w1, rel=1e-12)
+
+
+def test_explain_model_holds_the_hand_numbers(net):
+    # bprop.explain keeps the numbers of one step, taken with the library (trace, backprop, SGD).
+    from bprop.explain import take_step
+    step = take_step(net, X, Y, bp.MSE(), bp.optim.SGD(lr=LR))
+    first, second = step.layers
+    assert step.C == pytest.approx(HAND["C"], abs=TOL)
+    assert (first.z[0, 0], first.a_out[0, 0]) == pytest.approx((HAND["z1"], HAND["a1"]), abs=TOL)
+    assert (second.z[0, 0], second.a_out[0, 0]) == pytest.approx((HAND["z2"], HAND["a2"]), abs=TOL)
+    assert step.grad_a[0, 0] == pytest.approx(HAND["a2"] - TARGET, abs=TOL)           # ∇ₐC
+    assert second.sigma_prime[0, 0] == pytest.approx(HAND["a2"] * (1 - HAND["a2"]), abs=TOL)
+    assert (second.delta[0, 0], first.delta[0, 0]) == pytest.approx((HAND["delta2"], HAND["delta1"]), abs=TOL)
+    assert (second.dW[0, 0], first.dW[0, 0]) == pytest.approx((HAND["dC_dw2"], HAND["dC_dw1"]), abs=TOL)
+    assert first.db is None and first.b is None                                         # no biases
+    assert (first.W[0, 0], second.W[0, 0]) == (W1, W2)                                  # before the update
+    assert (first.W_new[0, 0], second.W_new[0, 0]) == pytest.approx((HAND["w1_new"], HAND["w2_new"]), abs=TOL)
+    assert net.params["0.W"][0, 0] == first.W_new[0, 0]                                 # the step was taken
