@@ -95,7 +95,8 @@ def check_same_length(X: np.ndarray, Y: np.ndarray) -> None:
 
 #: How PyTorch-style messages spell an argument out (``Invalid learning rate: ...``);
 #: other arguments are called by their names.
-LABELS = {"lr": "learning rate", "learning_rate": "learning rate"}
+LABELS = {"lr": "learning rate", "learning_rate": "learning rate", "momentum": "momentum value",
+          "weight_decay": "weight_decay value", "eps": "epsilon value", "alpha": "alpha value"}
 
 
 class Constraint:

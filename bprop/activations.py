@@ -21,7 +21,9 @@ import math
 import numpy as np
 
 from ._jit import compiled
-from ._validation import check_number, unknown_name
+from numbers import Real
+
+from ._validation import Interval, Options, check_params, unknown_name
 from .layers.base import Layer
 
 
@@ -169,9 +171,11 @@ def _relu_backward_loop(dA, A, out):
 class LeakyReLU(Activation):
     r""":math:`σ(z) = z` for z > 0, else :math:`s z`; :math:`σ'(z) = 1` or ``s`` (slope)."""
 
+    _parameter_constraints = {"slope": Interval(Real, 0, None)}
+
     def __init__(self, slope: float = 0.01):
         super().__init__()
-        self.slope = check_number(slope, "slope", low=0.0)
+        (self.slope,) = check_params({"slope": slope}, self._parameter_constraints).values()
 
     def forward(self, Z, training=False):
         self._cache = Z
@@ -223,9 +227,11 @@ def _leaky_relu_backward_loop(dA, Z, slope, out):
 class ELU(Activation):
     r""":math:`σ(z) = z` for z > 0, else :math:`α(e^z − 1)`; :math:`σ'(z) = 1` or :math:`σ(z) + α`."""
 
+    _parameter_constraints = {"alpha": Interval(Real, 0, None)}
+
     def __init__(self, alpha: float = 1.0):
         super().__init__()
-        self.alpha = check_number(alpha, "alpha", low=0.0)
+        (self.alpha,) = check_params({"alpha": alpha}, self._parameter_constraints).values()
 
     def forward(self, Z, training=False):
         A = self._output("A", Z.shape, Z.dtype, training)
@@ -302,11 +308,11 @@ class GELU(Activation):
 
     _K = math.sqrt(2.0 / math.pi)
 
+    _parameter_constraints = {"approximate": Options(("none", "tanh"), type=str)}
+
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        (self.approximate,) = check_params({"approximate": approximate}, self._parameter_constraints).values()
 
     def forward(self, A, training=False):
         if self.approximate == "tanh":

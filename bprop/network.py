@@ -12,7 +12,7 @@ from ._jit import check_backend
 from ._validation import check_dtype, check_X, check_same_length
 from ._version import __version__
 from .io import CHECKPOINT_FORMAT, MODEL_FORMAT, read_npz, strip_prefix, with_prefix, write_npz_atomic
-from .losses import CrossEntropy, BinaryCrossEntropy, Loss, get as get_loss
+from .losses import Loss, get as get_loss
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     _layers.Dense, _layers.BatchNorm, _layers.Dropout, activations.Identity, activations.Sigmoid,
@@ -157,8 +157,7 @@ class Sequential:
 
     def _check_loss(self, loss) -> Loss:
         loss = get_loss(loss)
-        if isinstance(loss, (CrossEntropy, BinaryCrossEntropy)) and \
-                isinstance(self.layers[-1], (activations.Softmax, activations.Sigmoid)):
+        if loss.takes_logits and isinstance(self.layers[-1], (activations.Softmax, activations.Sigmoid)):
             raise ValueError(f"{type(loss).__name__} takes logits, but the network ends in "
                              f"{type(self.layers[-1]).__name__}: remove the last layer (the loss "
                              "applies it, fused and stable) or use MSE")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_number, check_positive_int
+from numbers import Integral, Real
+
+from .._validation import Interval, check_params
 from .base import Layer
 
 
@@ -34,11 +36,14 @@ class BatchNorm(Layer):
     (zeros) and ``running_var`` (ones).
     """
 
+    _parameter_constraints = {"n": Interval(Integral, 1, None), "momentum": Interval(Real, 0, 1),
+                              "eps": Interval(Real, 0, None, closed="right")}
+
     def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5):
         super().__init__()
-        self.n_in = self.n_out = check_positive_int(n, "n")
-        self.momentum = check_number(momentum, "momentum", low=0.0, high=1.0)
-        self.eps = check_number(eps, "eps", low=0.0, low_open=True)
+        n, self.momentum, self.eps = check_params({"n": n, "momentum": momentum, "eps": eps},
+                                                  self._parameter_constraints).values()
+        self.n_in = self.n_out = n
         self._cache = None
 
     def build(self, rng, dtype):

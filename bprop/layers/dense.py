@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
-from .._validation import check_positive_int
+from numbers import Integral
+
+from .._validation import Interval, check_params
 from .base import Layer
 
 
@@ -40,11 +42,12 @@ class Dense(Layer):
     as views that BLAS reads transposed), so a step allocates nothing.
     """
 
+    _parameter_constraints = {"n_in": Interval(Integral, 1, None), "n_out": Interval(Integral, 1, None)}
+
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True,
                  init="xavier_uniform", bias_init=0.0):
         super().__init__()
-        self.n_in = check_positive_int(n_in, "n_in")
-        self.n_out = check_positive_int(n_out, "n_out")
+        self.n_in, self.n_out = check_params({"n_in": n_in, "n_out": n_out}, self._parameter_constraints).values()
         self.bias = bool(bias)
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)

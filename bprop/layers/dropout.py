@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_number
+from numbers import Real
+
+from .._validation import Interval, check_params
 from .base import Layer
 
 
@@ -17,9 +19,11 @@ class Dropout(Layer):
     Eval mode: the identity.
     """
 
+    _parameter_constraints = {"p": Interval(Real, 0, 1, closed="left")}
+
     def __init__(self, p: float = 0.5):
         super().__init__()
-        self.p = check_number(p, "p", low=0.0, high=1.0, high_open=True)
+        (self.p,) = check_params({"p": p}, self._parameter_constraints).values()
         self._mask: np.ndarray | None = None
 
     def forward(self, A, training=False):

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import transforms as T
 from .._jit import require_numba
-from .._validation import check_real, lookup
+from .._validation import check_params, lookup
 from .schedules import Schedule, as_schedule
 
 __all__ = ["Optimizer", "chain", "SGD", "RMSProp", "Adam", "AdamW", "get", "from_config", "from_state_dict", "NAMES"]
@@ -303,11 +303,13 @@ class SGD(Optimizer):
         (:func:`~bprop.optim.transforms.fused_sgd`, needs numba); the same numbers.
     """
 
+    _parameter_constraints = {"momentum": T.RATE, "weight_decay": T.NON_NEGATIVE}
+
     def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, fused=False):
         schedule = as_schedule(lr)
-        self.momentum = check_real(momentum, "momentum", "momentum value", ge=0, lt=1)
+        self.momentum, self.weight_decay = check_params(
+            {"momentum": momentum, "weight_decay": weight_decay}, self._parameter_constraints).values()
         self.nesterov = bool(nesterov)
-        self.weight_decay = check_real(weight_decay, "weight_decay", "weight_decay value", ge=0)
         if self.nesterov and self.momentum == 0:
             raise ValueError(f"Invalid nesterov=True with momentum={momentum} "
                              "(expected momentum > 0: Nesterov momentum needs a momentum)")
@@ -369,12 +371,14 @@ class RMSProp(Optimizer):
         (:func:`~bprop.optim.transforms.fused_rmsprop`, needs numba); the same numbers.
     """
 
+    _parameter_constraints = {"momentum": T.RATE, "weight_decay": T.NON_NEGATIVE}   # alpha, eps: ScaleByRMS's
+
     def __init__(self, lr, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0, fused=False):
         schedule = as_schedule(lr)
         rms = T.ScaleByRMS(alpha, eps)
         self.alpha, self.eps = rms.alpha, rms.eps
-        self.momentum = check_real(momentum, "momentum", "momentum value", ge=0, lt=1)
-        self.weight_decay = check_real(weight_decay, "weight_decay", "weight_decay value", ge=0)
+        self.momentum, self.weight_decay = check_params(
+            {"momentum": momentum, "weight_decay": weight_decay}, self._parameter_constraints).values()
         ts = [T.AddDecayedWeights(self.weight_decay)] if self.weight_decay else []
         ts.append(rms)
         if self.momentum:
@@ -437,12 +441,13 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _parameter_constraints = {"weight_decay": T.NON_NEGATIVE}    # betas, eps: ScaleByAdam's
 
     def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=False):
         schedule = as_schedule(lr)
         adam = T.ScaleByAdam(*_check_betas(betas), eps)
         self.betas, self.eps = (adam.b1, adam.b2), adam.eps
-        self.weight_decay = check_real(weight_decay, "weight_decay", "weight_decay value", ge=0)
+        (self.weight_decay,) = check_params({"weight_decay": weight_decay}, self._parameter_constraints).values()
         decay = [T.AddDecayedWeights(self.weight_decay)] if self.weight_decay else []
         if self._decoupled:
             ts = [adam, *decay, T.ScaleByLearningRate(schedule)]

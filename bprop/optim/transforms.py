@@ -42,9 +42,16 @@ import math
 import numpy as np
 
 from .._jit import compiled
-from .._validation import check_real, lookup
+from numbers import Real
+
+from .._validation import Interval, check, check_params, lookup
 from .schedules import Constant, Schedule, as_schedule
 from .schedules import from_config as schedule_from_config
+
+#: The hyper-parameter ranges every transform and recipe declares (PyTorch's bounds).
+RATE = Interval(Real, 0, 1, closed="left")          # momentum, alpha, β: 0 <= x < 1
+NON_NEGATIVE = Interval(Real, 0, None)              # weight_decay, eps: x >= 0
+POSITIVE = Interval(Real, 0, None, closed="neither")  # clipping thresholds: x > 0
 
 __all__ = [
     "Transform",
@@ -171,10 +178,11 @@ class AddDecayedWeights(Transform):
     """
 
     name = "decay"
+    _parameter_constraints = {"weight_decay": NON_NEGATIVE}
 
     def __init__(self, weight_decay):
         super().__init__()
-        self.weight_decay = check_real(weight_decay, "weight_decay", "weight_decay value", ge=0)
+        (self.weight_decay,) = check_params({"weight_decay": weight_decay}, self._parameter_constraints).values()
 
     def update(self, updates, params, step, scratch):
         wd = self.weight_decay
@@ -211,10 +219,11 @@ class Trace(Transform):
 
     name = "trace"
     slots = ("momentum",)
+    _parameter_constraints = {"momentum": RATE}
 
     def __init__(self, momentum, nesterov=False):
         super().__init__()
-        self.momentum = check_real(momentum, "momentum", "momentum value", ge=0, lt=1)
+        (self.momentum,) = check_params({"momentum": momentum}, self._parameter_constraints).values()
         self.nesterov = bool(nesterov)
 
     def update(self, updates, params, step, scratch):
@@ -273,11 +282,11 @@ class ScaleByRMS(Transform):
 
     name = "rms"
     slots = ("square_avg",)
+    _parameter_constraints = {"alpha": RATE, "eps": NON_NEGATIVE}
 
     def __init__(self, alpha=0.99, eps=1e-8):
         super().__init__()
-        self.alpha = check_real(alpha, "alpha", "alpha value", ge=0, lt=1)
-        self.eps = check_real(eps, "eps", "epsilon value", ge=0)
+        self.alpha, self.eps = check_params({"alpha": alpha, "eps": eps}, self._parameter_constraints).values()
 
     def update(self, updates, params, step, scratch):
         alpha, eps, sq_avgs = self.alpha, self.eps, self.state["square_avg"]
@@ -343,9 +352,10 @@ class ScaleByAdam(Transform):
 
     def __init__(self, b1=0.9, b2=0.999, eps=1e-8):
         super().__init__()
-        self.b1 = check_real(b1, "betas[0]", "beta parameter at index 0", ge=0, lt=1)
-        self.b2 = check_real(b2, "betas[1]", "beta parameter at index 1", ge=0, lt=1)
-        self.eps = check_real(eps, "eps", "epsilon value", ge=0)
+        # PyTorch's wording for the betas: "Invalid beta parameter at index 0: ..."
+        self.b1 = check(b1, "betas[0]", RATE, label="beta parameter at index 0")
+        self.b2 = check(b2, "betas[1]", RATE, label="beta parameter at index 1")
+        (self.eps,) = check_params({"eps": eps}, {"eps": NON_NEGATIVE}).values()
 
     def update(self, updates, params, step, scratch):
         b1, b2, eps = self.b1, self.b2, self.eps
@@ -421,7 +431,7 @@ class ClipByGlobalNorm(Transform):
 
     def __init__(self, max_norm):
         super().__init__()
-        self.max_norm = check_real(max_norm, "max_norm", "max_norm", gt=0)
+        (self.max_norm,) = check_params({"max_norm": max_norm}, {"max_norm": POSITIVE}).values()
 
     def update(self, updates, params, step, scratch):
         clip_grad_norm_(updates, self.max_norm)
@@ -443,7 +453,7 @@ class ClipByValue(Transform):
 
     def __init__(self, clip_value):
         super().__init__()
-        self.clip_value = check_real(clip_value, "clip_value", "clip_value", gt=0)
+        (self.clip_value,) = check_params({"clip_value": clip_value}, {"clip_value": POSITIVE}).values()
 
     def update(self, updates, params, step, scratch):
         clip_grad_value_(updates, self.clip_value)
