@@ -147,8 +147,11 @@ class ReLU(Activation):
     r""":math:`σ(z) = \max(0, z)`, :math:`σ'(z) = [z > 0]` (0 at z = 0, as PyTorch)."""
 
     def forward(self, Z, training=False):
-        self._cache = A = np.maximum(Z, 0, out=self._output("A", Z.shape, Z.dtype, training))
-        return A
+        A = self._output("A", Z.shape, Z.dtype, training)
+        self._cache = A
+        if self._numba():
+            return _relu_loop(Z, A)
+        return np.maximum(Z, 0, out=A)               # a = max(z, 0)
 
     def backward(self, dOut, need_input_grad=True):
         a = self._cache                              # a > 0 exactly where z > 0
@@ -156,6 +159,17 @@ class ReLU(Activation):
         if self._numba():
             return _relu_backward_loop(dOut, a, dZ)
         return np.multiply(dOut, a > 0, out=dZ)      # δ = ∂C/∂A ⊙ [z > 0]
+
+
+@compiled
+def _relu_loop(Z, out):
+    zero = Z.dtype.type(0.0)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            z = Z[i, j]
+            out[i, j] = zero if z <= zero else z     # NaN passes through, as np.maximum
+    return out
 
 
 @compiled

@@ -14,18 +14,7 @@ from .options import UsageError, check_name
 
 def describe_layers(net) -> str:
     """``Dense(4→8) → Tanh → Dense(8→3)``: the architecture on one line."""
-    parts = []
-    for layer in net.layers:
-        kind = type(layer).__name__
-        if kind == "Dense":
-            parts.append(f"Dense({layer.n_in}→{layer.n_out}{'' if layer.bias else ', no bias'})")
-        elif kind == "BatchNorm":
-            parts.append(f"BatchNorm({layer.n_out})")
-        elif kind == "Dropout":
-            parts.append(f"Dropout({layer.p:g})")
-        else:
-            parts.append(kind)
-    return " → ".join(parts)
+    return " → ".join(layer.describe() for layer in net.layers)
 
 
 def check_data_name(spec: str, option: str = "--data") -> str:

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from ..io import write_text
+from ..layers import Dense
 
 
 # --------------------------------------------------------------------------- metrics
@@ -135,7 +136,7 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
 def _layer_names(net) -> dict:
     names, l = {}, 0
     for i, layer in enumerate(net.layers):
-        if type(layer).__name__ == "Dense":
+        if isinstance(layer, Dense):
             l += 1
             names[f"{i}.W"] = f"layer {l}: W {layer.n_out}×{layer.n_in} ({i}.W)"
     return names

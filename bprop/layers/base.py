@@ -65,15 +65,16 @@ class Layer:
         At most two shapes are kept per name: a fit's full batches and its last,
         partial batch.
         """
-        work = self.__dict__.setdefault("_work", {})
-        by_shape = work.setdefault(name, {})
-        key = (shape, np.dtype(dtype))
-        a = by_shape.get(key)
-        if a is None:
-            if len(by_shape) >= 2:
-                del by_shape[next(iter(by_shape))]
-            a = by_shape[key] = np.empty(shape, dtype)
-        return a
+        key = (name, shape, dtype)
+        try:
+            return self._work[key]
+        except (AttributeError, KeyError):   # the first step, or a new batch shape
+            work = self.__dict__.setdefault("_work", {})
+            same_name = [k for k in work if k[0] == name]
+            if len(same_name) >= 2:
+                del work[same_name[0]]
+            a = work[key] = np.empty(shape, dtype)
+            return a
 
     def _output(self, name: str, shape: tuple, dtype, training: bool) -> np.ndarray:
         """Where a forward pass writes: a reused buffer in training mode, a fresh array in eval mode."""
@@ -94,6 +95,10 @@ class Layer:
     def get_config(self) -> dict:
         """JSON-able constructor arguments, with the class name under ``"type"``."""
         return {"type": type(self).__name__}
+
+    def describe(self) -> str:
+        """The layer in a few characters, for one-line architectures: ``Tanh``, ``Dense(4→8)``."""
+        return type(self).__name__
 
     def output_features(self, n_in: int) -> int:
         """Feature count of the output for ``n_in`` input features."""

@@ -110,5 +110,8 @@ class BatchNorm(Layer):
         g *= inv_std / n
         return g
 
+    def describe(self):
+        return f"BatchNorm({self.n_out})"
+
     def get_config(self):
         return {"type": "BatchNorm", "n": self.n_out, "momentum": self.momentum, "eps": self.eps}

@@ -87,6 +87,9 @@ class Dense(Layer):
         return {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out, "bias": self.bias,
                 "init": self.init.get_config(), "bias_init": self.bias_init.get_config()}
 
+    def describe(self):
+        return f"Dense({self.n_in}→{self.n_out}{'' if self.bias else ', no bias'})"
+
     def __repr__(self):
         extra = "" if self.bias else ", bias=False"
         return f"Dense({self.n_in}, {self.n_out}{extra}, init={self.init.name!r})"

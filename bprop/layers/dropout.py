@@ -40,5 +40,8 @@ class Dropout(Layer):
             return dOut
         return np.multiply(dOut, self._mask, out=self._buffer("dA", dOut.shape, dOut.dtype))
 
+    def describe(self):
+        return f"Dropout({self.p:g})"
+
     def get_config(self):
         return {"type": "Dropout", "p": self.p}

@@ -138,12 +138,12 @@ class Optimizer:
 
     def _flat_views(self, params: dict, grads: dict) -> list:
         """Flat 1-D views ``(p, g, *state)`` per parameter, cached while the arrays stay the same."""
+        cached = self._flat
+        if cached is not None and len(cached[0]) == len(params) and all(
+                p is old[0] and grads[key] is old[1] for (key, p), old in zip(params.items(), cached[0])):
+            return cached[1]       # state arrays change only through _init, which drops the cache
         slots = self._state_slots()
         arrays = [(p, grads[key], *(slot[key] for slot in slots)) for key, p in params.items()]
-        cached = self._flat
-        if cached is not None and len(cached[0]) == len(arrays) and all(
-                a is b for new, old in zip(arrays, cached[0]) for a, b in zip(new, old)):
-            return cached[1]
         for key, group in zip(params, arrays):
             if not all(a.flags.c_contiguous for a in group):
                 raise ValueError(f"{type(self).__name__}(fused=True) needs C-contiguous parameters, gradients "
