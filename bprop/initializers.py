@@ -35,7 +35,10 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import unknown_name
+from ._validation import Interval, check, check_params, unknown_name
+
+#: Finite real numbers (a NaN or infinite initial weight is never meant).
+FINITE = Interval(numbers.Real, None, None)
 
 
 def _fans(shape, fan_in, fan_out) -> tuple[int, int]:
@@ -78,10 +81,10 @@ class Zeros(Initializer):
 class Constant(Initializer):
     name = "constant"
 
+    _parameter_constraints = {"value": FINITE}
+
     def __init__(self, value: float = 0.0):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"constant initialiser value must be a number, got {value!r}")
-        self.value = float(value)
+        (self.value,) = check_params({"value": value}, self._parameter_constraints).values()
 
     def sample(self, shape, rng, fan_in, fan_out):
         return np.full(shape, self.value)
@@ -92,10 +95,12 @@ class Uniform(Initializer):
 
     name = "uniform"
 
+    _parameter_constraints = {"a": FINITE, "b": FINITE}
+
     def __init__(self, a: float = 0.0, b: float = 1.0):
-        if not a < b:
+        self.a, self.b = check_params({"a": a, "b": b}, self._parameter_constraints).values()
+        if not self.a < self.b:
             raise ValueError(f"uniform initialiser needs a < b, got a={a}, b={b}")
-        self.a, self.b = float(a), float(b)
 
     def sample(self, shape, rng, fan_in, fan_out):
         return rng.uniform(self.a, self.b, size=shape)
@@ -106,10 +111,10 @@ class Normal(Initializer):
 
     name = "normal"
 
+    _parameter_constraints = {"mean": FINITE, "std": Interval(numbers.Real, 0, None)}
+
     def __init__(self, mean: float = 0.0, std: float = 1.0):
-        if not std >= 0:
-            raise ValueError(f"normal initialiser needs std >= 0, got {std}")
-        self.mean, self.std = float(mean), float(std)
+        self.mean, self.std = check_params({"mean": mean, "std": std}, self._parameter_constraints).values()
 
     def sample(self, shape, rng, fan_in, fan_out):
         return rng.normal(self.mean, self.std, size=shape)
@@ -121,7 +126,7 @@ class XavierUniform(Initializer):
     name = "xavier_uniform"
 
     def __init__(self, gain: float = 1.0):
-        self.gain = float(gain)
+        self.gain = check(gain, "gain", FINITE)
 
     def sample(self, shape, rng, fan_in, fan_out):
         fi, fo = _fans(shape, fan_in, fan_out)
@@ -135,7 +140,7 @@ class XavierNormal(Initializer):
     name = "xavier_normal"
 
     def __init__(self, gain: float = 1.0):
-        self.gain = float(gain)
+        self.gain = check(gain, "gain", FINITE)
 
     def sample(self, shape, rng, fan_in, fan_out):
         fi, fo = _fans(shape, fan_in, fan_out)
@@ -186,7 +191,7 @@ class Orthogonal(Initializer):
     name = "orthogonal"
 
     def __init__(self, gain: float = 1.0):
-        self.gain = float(gain)
+        self.gain = check(gain, "gain", FINITE)
 
     def sample(self, shape, rng, fan_in, fan_out):
         if len(shape) < 2:

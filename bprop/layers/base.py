@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM on this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_allocation(label: str, what: str, shape: tuple, dtype, copies: int) -> None:
+    """Refuse, before allocating, ``copies`` arrays of ``shape`` that cannot fit in this machine's memory.
+
+    ``Dense(99999999999, 10)`` is a clear ``ValueError`` naming the layer, not a
+    ``MemoryError`` traceback (or the OOM killer) after minutes of swapping.
+    """
+    need = copies * math.prod(shape) * np.dtype(dtype).itemsize
+    ram = physical_memory()
+    if ram is not None and need > ram:
+        raise ValueError(f"{label}: {what} {shape} needs {need / 2**30:,.1f} GiB ({copies} arrays of "
+                         f"{np.dtype(dtype).name}) but this machine has {ram / 2**30:,.1f} GiB; use fewer units")
 
 
 class Layer:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
-from numbers import Integral
+from numbers import Integral, Real
 
-from .._validation import Interval, check_params
-from .base import Layer
+from .._validation import Interval, check, check_params
+from .base import Layer, check_allocation
 
 
 class Dense(Layer):
@@ -49,12 +49,16 @@ class Dense(Layer):
         super().__init__()
         self.n_in, self.n_out = check_params({"n_in": n_in, "n_out": n_out}, self._parameter_constraints).values()
         self.bias = bool(bias)
+        if isinstance(bias_init, Real) and not isinstance(bias_init, bool):
+            check(bias_init, "bias_init", initializers.FINITE)     # a NaN bias is never meant
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
         self._A: np.ndarray | None = None
 
     def build(self, rng, dtype) -> None:
         super().build(rng, dtype)
+        # W, ∂C/∂W, the initialiser's float64 draw and the optimiser's state: about four copies
+        check_allocation(self.label, "W", (self.n_out, self.n_in), np.float64, copies=4)
         fans = dict(fan_in=self.n_in, fan_out=self.n_out)
         self.params["W"] = np.ascontiguousarray(self.init((self.n_out, self.n_in), rng, self.dtype, **fans))
         self.grads["W"] = np.zeros_like(self.params["W"])
