@@ -9,7 +9,9 @@ import numpy as np
 
 from . import activations, layers as _layers
 from ._jit import check_backend
-from ._validation import check_dtype, check_X, check_same_length
+from numbers import Integral
+
+from ._validation import Interval, check, check_dtype, check_X, check_same_length
 from ._version import __version__
 from .io import CHECKPOINT_FORMAT, MODEL_FORMAT, read_npz, strip_prefix, with_prefix, write_npz_atomic
 from .losses import Loss, get as get_loss
@@ -18,6 +20,10 @@ LAYER_TYPES = {cls.__name__: cls for cls in (
     _layers.Dense, _layers.BatchNorm, _layers.Dropout, activations.Identity, activations.Sigmoid,
     activations.Tanh, activations.ReLU, activations.LeakyReLU, activations.ELU, activations.GELU,
     activations.Softmax)}
+
+
+#: What ``seed`` accepts: None (fresh entropy) or a non-negative integer (NumPy's rule, checked up front).
+SEED = [None, Interval(Integral, 0, None)]
 
 
 class Sequential:
@@ -67,8 +73,8 @@ class Sequential:
                 raise TypeError(f"layer {i} must be a bprop layer (Dense, ReLU, ...), "
                                 f"got {type(layer).__name__}")
         self.dtype = check_dtype(dtype)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.seed = check(seed, "seed", SEED)
+        self.rng = np.random.default_rng(self.seed)
         self.metadata: dict = {}
         n = None
         for i, layer in enumerate(self.layers):
@@ -178,12 +184,19 @@ class Sequential:
         running statistics) and samples dropout masks. The result is a fresh
         array (a training pass's own output lives in a reused buffer, so it is copied).
         """
-        out = self._forward(self._check_X(X), bool(training))
-        return out.copy() if training else out
+        X = self._check_X(X)
+        out = self._forward(X, bool(training))
+        return out.copy() if training or out is X else out
 
     def predict(self, X) -> np.ndarray:
-        """Raw output of the last layer in eval mode (logits for a net trained with CrossEntropy)."""
-        return self._forward(self._check_X(X), False)
+        """Raw output of the last layer in eval mode (logits for a net trained with CrossEntropy).
+
+        Always a new array, never the caller's ``X`` (a network of only
+        Identity/Dropout layers returns a copy).
+        """
+        X = self._check_X(X)
+        out = self._forward(X, False)
+        return out.copy() if out is X else out
 
     __call__ = predict
 
