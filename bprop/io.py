@@ -27,6 +27,8 @@ import numpy as np
 META_KEY = "__meta__"
 MODEL_FORMAT = "bprop-model"
 CHECKPOINT_FORMAT = "bprop-checkpoint"
+#: in the name of every temporary file :func:`atomic_write` makes (see :func:`is_temporary`)
+TEMPORARY_MARK = ".bprop-tmp-"
 
 
 def _umask() -> int:
@@ -71,7 +73,10 @@ def atomic_write(path, mode: str = "wb", *, newline: str | None = None, suffix: 
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix, dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}{TEMPORARY_MARK}", suffix=suffix, dir=folder)
+    except OSError as exc:
+        raise _naming(exc, path, None) from None
     try:
         text = {"encoding": "utf-8", "newline": newline} if mode == "w" else {}
         with os.fdopen(fd, mode, **text) as f:
@@ -80,10 +85,25 @@ def atomic_write(path, mode: str = "wb", *, newline: str | None = None, suffix: 
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            raise _naming(exc, path, tmp) from None
         raise
+
+
+def _naming(exc: OSError, path: str, tmp: str | None) -> OSError:
+    """``exc`` (no space left, a read-only folder, ...) told about ``path``, not the temporary file."""
+    reason = exc.strerror or str(exc)
+    return OSError(exc.errno, f"cannot write {path}: {reason}") if exc.errno else OSError(
+        f"cannot write {path}: {reason}")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` (a file name, no folder) is a temporary file of :func:`atomic_write`,
+    such as a ``kill -9`` leaves behind: ``.<name>.bprop-tmp-<random><suffix>``."""
+    return name.startswith(".") and TEMPORARY_MARK in name
 
 
 def write_bytes(path, data: bytes) -> None:
