@@ -340,6 +340,10 @@ def test_all_mirrors_failing_is_one_clear_sentence(offline):
 
 def test_files_found_in_data_dir_env_and_cache(offline, rng, monkeypatch):
     good = _tiny_mnist(offline / "flat", rng)  # <dir>/<file>
+    # files on disk are SHA-256 checked too: declare the tiny files' hashes, compressed and not
+    monkeypatch.setitem(download.REMOTE, "mnist", download.RemoteDataset(
+        title="MNIST", files={f: _sha(c) for f, c in good.items()}, mirrors=(),
+        uncompressed={f: _sha(gzip.decompress(c)) for f, c in good.items()}))
     assert load("mnist", data_dir=offline / "flat", progress=False).n_train == 30
     nested = offline / "root" / "mnist"       # <dir>/<name>/<file>, via the environment
     nested.mkdir(parents=True)

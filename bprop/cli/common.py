@@ -48,8 +48,8 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
     try:
         return bdata.load(spec, n_samples=n_samples, noise=noise, seed=seed, data_dir=data_dir, target=target,
                           test_size=test_size, progress=progress)
-    except bdata.DatasetUnavailableError:
-        raise
+    except (bdata.DatasetUnavailableError, bdata.DataFileError):
+        raise  # a file on disk is missing or wrong: a failure (exit 1), not a usage error
     except (ValueError, TypeError) as exc:
         text = str(exc)
         if is_csv and text.startswith(("target column", "target index")):

@@ -26,10 +26,10 @@ import importlib
 import os
 
 from ._dataset import CLASSIFICATION, REGRESSION, Dataset, check_test_size
-from ._errors import DatasetUnavailableError
+from ._errors import DataFileError, DatasetUnavailableError
 from .standardize import Standardizer
 
-__all__ = ["CLASSIFICATION", "REGRESSION", "Dataset", "DatasetUnavailableError", "Standardizer", "available", "load", "names"]
+__all__ = ["CLASSIFICATION", "REGRESSION", "DataFileError", "Dataset", "DatasetUnavailableError", "Standardizer", "available", "load", "names"]
 
 CSV_PREFIX = "csv:"
 
@@ -120,6 +120,9 @@ def load(spec: str, *, n_samples=None, noise=None, seed=0, data_dir=None, target
         ``csv:PATH`` names no file, or ``data_dir`` is not a folder.
     DatasetUnavailableError
         MNIST files are neither on disk nor downloadable.
+    DataFileError
+        A ``ValueError``: an MNIST file on disk is not the expected one (its
+        SHA-256 differs), or is truncated or corrupt.
     ImportError
         scikit-learn is missing for its data sets.
     """

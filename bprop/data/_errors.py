@@ -32,3 +32,21 @@ class DatasetUnavailableError(OSError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+class DataFileError(ValueError):
+    """A data file on disk is corrupt, truncated, forged or not the file expected.
+
+    The message names the file, what is wrong with it and what to do (delete
+    it, or fix the folder it was found in). The command line reports it as a
+    failure (exit status 1), not as a usage error.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    """
+
+    def __init__(self, message: str, *, path):
+        super().__init__(message)
+        self.path = str(path)

@@ -9,6 +9,12 @@ Where a file is looked for, in order (first hit wins):
 each as ``<dir>/<name>/<file>`` and ``<dir>/<file>`` (``<name>`` is e.g.
 ``mnist``), for the ``.gz`` file and then its uncompressed form.
 
+A file found on disk is trusted no more than a download: its SHA-256 must be
+the one in :data:`REMOTE` (of the ``.gz`` file, or of its uncompressed form),
+else :class:`DataFileError` names the file, says which data set's file it is
+when it is another known one (e.g. MNIST's images where Fashion-MNIST's were
+looked for), and what to do.
+
 Files missing everywhere are downloaded from the data set's mirrors, in
 order, into ``<cache>/<name>/``: each goes to a temporary file beside its
 destination, its SHA-256 is checked against the hash in :data:`REMOTE`, and
@@ -28,12 +34,12 @@ import http.client
 import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..io import atomic_write
-from ._errors import DatasetUnavailableError
+from ._errors import DataFileError, DatasetUnavailableError
 
 ENV_DATA_DIR = "BPROP_DATA_DIR"
 CHUNK = 1 << 16
@@ -46,11 +52,19 @@ urlopen: Callable = urllib.request.urlopen
 
 @dataclass(frozen=True)
 class RemoteDataset:
-    """Files of a downloadable data set, their SHA-256 and the mirrors serving them."""
+    """Files of a downloadable data set, their SHA-256 and the mirrors serving them.
+
+    ``files`` maps each ``.gz`` file name to its SHA-256, ``uncompressed`` the
+    same names to the SHA-256 of their decompressed content (for files kept on
+    disk unzipped), and ``shapes`` the same names to the shape its IDX header
+    must declare (``None`` entries: any size; no entry: not checked).
+    """
 
     title: str
     files: dict[str, str]
     mirrors: tuple[str, ...]
+    uncompressed: dict[str, str] = field(default_factory=dict)
+    shapes: dict[str, tuple] = field(default_factory=dict)
 
 
 IDX_FILES = (
@@ -59,6 +73,14 @@ IDX_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
+
+#: The official sizes of MNIST and Fashion-MNIST: 60 000 + 10 000 images of 28 × 28.
+IDX_SHAPES = {
+    "train-images-idx3-ubyte.gz": (60000, 28, 28),
+    "train-labels-idx1-ubyte.gz": (60000,),
+    "t10k-images-idx3-ubyte.gz": (10000, 28, 28),
+    "t10k-labels-idx1-ubyte.gz": (10000,),
+}
 
 REMOTE: dict[str, RemoteDataset] = {
     "mnist": RemoteDataset(
@@ -74,6 +96,13 @@ REMOTE: dict[str, RemoteDataset] = {
             "https://storage.googleapis.com/cvdf-datasets/mnist/",
             "http://yann.lecun.com/exdb/mnist/",
         ),
+        uncompressed={
+            "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+        shapes=IDX_SHAPES,
     ),
     "fashion-mnist": RemoteDataset(
         title="Fashion-MNIST",
@@ -88,6 +117,13 @@ REMOTE: dict[str, RemoteDataset] = {
             "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
             "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
         ),
+        uncompressed={
+            "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+        shapes=IDX_SHAPES,
     ),
 }
 
@@ -144,6 +180,47 @@ def sha256_file(path) -> str:
         for block in iter(lambda: f.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _known_as(sha256: str) -> str | None:
+    """``"MNIST's train-images-idx3-ubyte.gz"`` for the SHA-256 of a known file, else None."""
+    for remote in REMOTE.values():
+        for filename in remote.files:
+            if sha256 == remote.files[filename]:
+                return f"{remote.title}'s {filename}"
+            if sha256 == remote.uncompressed.get(filename):
+                return f"{remote.title}'s {filename} (uncompressed)"
+    return None
+
+
+def verify_file(path: Path, filename: str, remote: RemoteDataset, *, cached: bool) -> Path:
+    """``path`` if its SHA-256 is that of ``remote``'s ``filename`` (or of its uncompressed form).
+
+    Raises
+    ------
+    DataFileError
+        The hash differs (or no hash is known for an uncompressed file); the
+        message names the file, what it is when it is another known file, and
+        what to do: delete it (``cached``: it is then downloaded again) or fix
+        the folder it was found in.
+    """
+    compressed = path.name == filename
+    expected = remote.files[filename] if compressed else remote.uncompressed.get(filename)
+    if expected is None:
+        raise DataFileError(f"{path} is an uncompressed {filename} and bprop knows no SHA-256 for it; "
+                            f"put the original {filename} there instead", path=path)
+    got = sha256_file(path)
+    if got == expected:
+        return path
+    other = _known_as(got)
+    what = f"it is {other}" if other else f"its SHA-256 is {got[:16]}…, expected {expected[:16]}…"
+    form = filename if compressed else f"{filename} (uncompressed)"
+    if cached:
+        fix = "delete it and it is downloaded again"
+    else:
+        fix = (f"delete it or fix the folder {path.parent} (it must hold {remote.title}'s files, or "
+               f"point {ENV_DATA_DIR} / --data-dir at a folder with a sub-folder per data set)")
+    raise DataFileError(f"{path} is not {remote.title}'s {form}: {what}; {fix}", path=path)
 
 
 class _Progress:
@@ -227,8 +304,10 @@ def download_file(url: str, dest, sha256: str, *, opener: Callable | None = None
     """
     dest = Path(dest)
     open_url = urlopen if opener is None else opener
+    # The URL is opened before the atomic write starts, so that a connection error stays one
+    # (atomic_write reports an OSError raised inside it as a failure to write dest).
     # The hash is checked inside the atomic write: a mismatch removes the .part file.
-    with atomic_write(dest, "wb", suffix=".part") as out, open_url(url, timeout=timeout) as response, \
+    with open_url(url, timeout=timeout) as response, atomic_write(dest, "wb", suffix=".part") as out, \
             _Progress(progress) as bar:
         digest = hashlib.sha256()
         headers = getattr(response, "headers", None)
@@ -281,7 +360,7 @@ def fetch(name: str, *, data_dir=None, progress: bool = True, opener: Callable |
     for filename, sha256 in remote.files.items():
         found = find_file(name, filename, dirs)
         if found is not None:
-            paths[filename] = found
+            paths[filename] = verify_file(found, filename, remote, cached=found.is_relative_to(cache_dir()))
             continue
         for mirror in remote.mirrors:
             if mirror in unreachable:

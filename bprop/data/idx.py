@@ -16,12 +16,14 @@ magic bytes, not by the file name.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
 import numpy as np
 
 from ..io import write_bytes
+from ._errors import DataFileError
 
 #: IDX type code -> big-endian NumPy dtype
 DTYPES = {
@@ -34,29 +36,88 @@ DTYPES = {
 }
 _CODES = {dt.newbyteorder("=").str: code for code, dt in DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+#: deflate expands a stream by at most about 1032:1, so a gzip file of n bytes holds at most this many times n
+_DEFLATE_MAX_RATIO = 1032
+_CHUNK = 1 << 20
+_FIX = "delete it and download it again"
 
 
-def _read_bytes(path) -> bytes:
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
+def _gzip_error(name: str, exc: BaseException) -> DataFileError:
+    return DataFileError(f"IDX file {name!r} is a corrupt or truncated gzip file ({exc}); {_FIX}", path=name)
+
+
+def _read_into(stream, buf: memoryview, name: str, compressed: bool) -> int:
+    """Fill ``buf`` from ``stream`` as far as it goes; the number of bytes read."""
+    got = 0
     try:
-        return gzip.decompress(raw)
+        while got < len(buf):
+            n = stream.readinto(buf[got:got + _CHUNK])
+            if not n:
+                break
+            got += n
     except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(
-            f"IDX file {os.fspath(path)!r} is a corrupt or truncated gzip file ({exc}); "
-            "delete it and download it again"
-        ) from None
+        if not compressed:
+            raise
+        raise _gzip_error(name, exc) from None
+    return got
 
 
-def read_idx(path) -> np.ndarray:
+def _read_header(stream, name: str, compressed: bool) -> tuple[np.dtype, tuple[int, ...], int]:
+    """``(dtype, shape, header bytes)`` from the start of an IDX stream."""
+    start = bytearray(4)
+    got = _read_into(stream, memoryview(start), name, compressed)
+    if got < 4:
+        raise DataFileError(f"IDX file {name!r} is truncated: {got} bytes, shorter than the 4-byte header; {_FIX}",
+                            path=name)
+    if start[0] != 0 or start[1] != 0:
+        raise DataFileError(
+            f"IDX file {name!r} has magic number 0x{bytes(start).hex()}, expected it to start with 0x0000; "
+            "it is not an IDX file", path=name)
+    code, ndim = start[2], start[3]
+    if code not in DTYPES:
+        valid = ", ".join(f"0x{c:02X}" for c in DTYPES)
+        raise DataFileError(f"IDX file {name!r} has unknown type code 0x{code:02X}, expected one of {valid}", path=name)
+    dims = bytearray(4 * ndim)
+    got = _read_into(stream, memoryview(dims), name, compressed)
+    if got < len(dims):
+        raise DataFileError(
+            f"IDX file {name!r} is truncated: its header declares {ndim} dimensions "
+            f"({4 + len(dims)} bytes) but the file has {4 + got} bytes; {_FIX}", path=name)
+    shape = tuple(int(d) for d in np.frombuffer(bytes(dims), dtype=">u4"))
+    return DTYPES[code], shape, 4 + len(dims)
+
+
+def _check_expected(name: str, dtype: np.dtype, shape: tuple[int, ...], want_shape, want_dtype) -> None:
+    matches = want_shape is None or (len(shape) == len(want_shape) and all(
+        w is None or w == s for s, w in zip(shape, want_shape)))
+    if want_dtype is not None and dtype != np.dtype(want_dtype):
+        matches = False
+    if not matches:
+        want = " × ".join("n" if w is None else str(w) for w in want_shape) if want_shape is not None else "any shape"
+        kind = np.dtype(want_dtype).name if want_dtype is not None else "any type"
+        raise DataFileError(
+            f"IDX file {name!r} is not the expected file: its header declares {dtype.newbyteorder('=').name} data "
+            f"of shape {shape}, expected {kind} of shape {want}; {_FIX}", path=name)
+
+
+def read_idx(path, *, shape=None, dtype=None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or raw) into an array.
+
+    The header is checked before the data is read: against ``shape`` and
+    ``dtype`` when they are given, against the file's size (a raw file must
+    have exactly the bytes its header declares; a gzip file cannot expand by
+    more than deflate's 1032:1), and the data is then decompressed into an
+    array of the declared size, never more. A small file whose header claims
+    a huge array costs neither memory nor time.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file, e.g. ``train-images-idx3-ubyte.gz``.
+    shape : tuple of int or None, optional
+        The shape the file must declare; ``None`` entries match any size.
+    dtype : numpy dtype, optional
+        The element type the file must declare (e.g. ``np.uint8``).
 
     Returns
     -------
@@ -68,50 +129,51 @@ def read_idx(path) -> np.ndarray:
     ------
     FileNotFoundError
         The file does not exist.
-    ValueError
-        The file is not IDX, or is truncated or corrupt; the message names
-        the file and what was wrong.
+    DataFileError
+        A ``ValueError``: the file is not IDX, is truncated or corrupt, or
+        declares another shape or type than expected; the message names the
+        file and what was wrong.
 
     Examples
     --------
-    >>> images = read_idx("train-images-idx3-ubyte.gz")  # doctest: +SKIP
-    >>> images.shape, images.dtype                        # doctest: +SKIP
+    >>> images = read_idx("train-images-idx3-ubyte.gz", shape=(None, 28, 28))  # doctest: +SKIP
+    >>> images.shape, images.dtype                                             # doctest: +SKIP
     ((60000, 28, 28), dtype('uint8'))
     """
     name = os.fspath(path)
-    data = _read_bytes(path)
-    fix = "delete it and download it again"
-    if len(data) < 4:
-        raise ValueError(f"IDX file {name!r} is truncated: {len(data)} bytes, shorter than the 4-byte header; {fix}")
-    if data[0] != 0 or data[1] != 0:
-        raise ValueError(
-            f"IDX file {name!r} has magic number 0x{data[:4].hex()}, expected it to start with 0x0000; "
-            "it is not an IDX file"
-        )
-    code, ndim = data[2], data[3]
-    if code not in DTYPES:
-        valid = ", ".join(f"0x{c:02X}" for c in DTYPES)
-        raise ValueError(f"IDX file {name!r} has unknown type code 0x{code:02X}, expected one of {valid}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(
-            f"IDX file {name!r} is truncated: its header declares {ndim} dimensions "
-            f"({header} bytes) but the file has {len(data)} bytes; {fix}"
-        )
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) < expected:
-        raise ValueError(
-            f"IDX file {name!r} is truncated: shape {shape} needs {expected} bytes, the file has {len(data)}; {fix}"
-        )
-    if len(data) > expected:
-        raise ValueError(
-            f"IDX file {name!r} is corrupt: shape {shape} needs {expected} bytes, "
-            f"the file has {len(data) - expected} bytes more; {fix}"
-        )
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+    with open(path, "rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        with (gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw) as stream:
+            return _read_body(stream, name, size, compressed, shape, dtype)
+
+
+def _read_body(stream, name: str, size: int, compressed: bool, want_shape, want_dtype) -> np.ndarray:
+    dtype, shape, header = _read_header(stream, name, compressed)
+    _check_expected(name, dtype, shape, want_shape, want_dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    expected = header + nbytes
+    if not compressed and size != expected:
+        if size < expected:
+            raise DataFileError(f"IDX file {name!r} is truncated: shape {shape} needs {expected} bytes, "
+                                f"the file has {size}; {_FIX}", path=name)
+        raise DataFileError(f"IDX file {name!r} is corrupt: shape {shape} needs {expected} bytes, "
+                            f"the file has {size - expected} bytes more; {_FIX}", path=name)
+    if compressed and expected > _DEFLATE_MAX_RATIO * size:
+        raise DataFileError(
+            f"IDX file {name!r} is truncated or forged: its header declares shape {shape} ({expected} bytes), "
+            f"more than a gzip file of {size} bytes can hold; {_FIX}", path=name)
+    buf = np.empty(nbytes, dtype=np.uint8)
+    got = _read_into(stream, memoryview(buf), name, compressed)
+    if got < nbytes:
+        raise DataFileError(f"IDX file {name!r} is truncated: shape {shape} needs {expected} bytes, "
+                            f"the file has {header + got}; {_FIX}", path=name)
+    if compressed and _read_into(stream, memoryview(bytearray(1)), name, compressed):
+        raise DataFileError(f"IDX file {name!r} is corrupt: shape {shape} needs {expected} bytes, "
+                            f"the file holds more; {_FIX}", path=name)
+    array = buf.view(dtype).reshape(shape)
+    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
 
 
 def write_idx(path, array) -> None:

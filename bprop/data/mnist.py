@@ -12,6 +12,7 @@ import numpy as np
 
 from . import download
 from ._dataset import CLASSIFICATION, Dataset, check_n_samples, check_seed, subsample
+from ._errors import DataFileError
 from .idx import read_idx
 
 CLASS_NAMES = {
@@ -28,23 +29,20 @@ CATALOG = {
 }
 
 
-def _read_pair(images_path, labels_path, n_classes: int):
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise ValueError(
-            f"IDX file {str(images_path)!r} should hold uint8 images of shape (n, rows, cols), "
-            f"got {images.dtype} of shape {images.shape}"
-        )
-    if labels.ndim != 1 or len(labels) != len(images):
-        raise ValueError(
-            f"IDX file {str(labels_path)!r} should hold {len(images)} labels (one per image), got shape {labels.shape}"
-        )
-    if labels.size and labels.max() >= n_classes:
-        raise ValueError(f"IDX file {str(labels_path)!r} has label {labels.max()}, expected 0..{n_classes - 1}")
-    X = images.reshape(len(images), -1).astype(np.float64)
+def _read_pair(paths: dict, images: str, labels: str, n_classes: int, shapes: dict):
+    """Images and labels of one part; each IDX header checked against ``shapes`` before it is read."""
+    images_path, labels_path = paths[images], paths[labels]
+    pixels = read_idx(images_path, shape=shapes.get(images, (None, None, None)), dtype=np.uint8)
+    y = read_idx(labels_path, shape=shapes.get(labels, (None,)), dtype=np.uint8)
+    if len(y) != len(pixels):
+        raise DataFileError(f"IDX file {str(labels_path)!r} holds {len(y)} labels but {str(images_path)!r} "
+                            f"{len(pixels)} images; the two files must come from the same data set", path=labels_path)
+    if y.size and y.max() >= n_classes:
+        raise DataFileError(f"IDX file {str(labels_path)!r} has label {y.max()}, expected 0..{n_classes - 1}",
+                            path=labels_path)
+    X = pixels.reshape(len(pixels), -1).astype(np.float64)
     X /= 255.0
-    return X, labels.astype(np.int64)
+    return X, y.astype(np.int64)
 
 
 def load(name: str, *, n_samples=None, seed=0, data_dir=None, progress: bool = True) -> Dataset:
@@ -73,13 +71,17 @@ def load(name: str, *, n_samples=None, seed=0, data_dir=None, progress: bool = T
     ------
     DatasetUnavailableError
         The files are not on disk and cannot be downloaded.
+    DataFileError
+        A file on disk is not the expected one (SHA-256), or its header
+        declares another size than the data set's.
     """
     seed = check_seed(seed)
     n = check_n_samples(n_samples, minimum=20)
     paths = download.fetch(name, data_dir=data_dir, progress=progress)
     classes = CLASS_NAMES[name]
-    X_train, y_train = _read_pair(paths["train-images-idx3-ubyte.gz"], paths["train-labels-idx1-ubyte.gz"], len(classes))
-    X_test, y_test = _read_pair(paths["t10k-images-idx3-ubyte.gz"], paths["t10k-labels-idx1-ubyte.gz"], len(classes))
+    shapes = download.REMOTE[name].shapes
+    X_train, y_train = _read_pair(paths, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", len(classes), shapes)
+    X_test, y_test = _read_pair(paths, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", len(classes), shapes)
     if n is not None:
         n_test = max(1, round(n * len(X_test) / len(X_train)))
         X_train, y_train = subsample(X_train, y_train, n, seed=seed, stratify=True, what=f"{name} (training part)")
