@@ -4,8 +4,9 @@
 exit status. Every error a user can cause ends as one line ``error: …`` on
 stderr, with exit status 2 for a usage error (a bad option or an unknown name)
 and 1 for a failure (a missing or malformed file, data that do not fit the
-model, diverging training); Ctrl-C exits with 130. ``BPROP_DEBUG=1`` shows the
-traceback instead.
+model, diverging training); Ctrl-C exits with 130 and one line, at any moment
+from the start of :func:`main` (a second Ctrl-C while the command stops is
+ignored). ``BPROP_DEBUG=1`` shows the traceback instead.
 
 Each sub-command lives in its own module with ``register(subparsers)`` and
 ``run(args) -> int``; the modules import rich, matplotlib and scikit-learn
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from .options import EXIT_FAILURE, EXIT_INTERRUPTED, HelpFormatter, Parser, UsageError, CommandFailed
 
@@ -88,6 +91,7 @@ def main(argv=None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("BPROP_DEBUG", "") not in ("", "0")
+    previous = _catch_ctrl_c()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -110,3 +114,26 @@ def main(argv=None) -> int:
             raise
         _error(_one_line(exc))
         return EXIT_FAILURE
+    finally:
+        if previous is not None and signal.getsignal(signal.SIGINT) is _on_ctrl_c:
+            signal.signal(signal.SIGINT, previous)      # after a Ctrl-C, later ones stay ignored until exit
+
+
+def _on_ctrl_c(signum, frame):
+    """The first Ctrl-C raises KeyboardInterrupt; the ones after it are ignored while the command stops
+    (cleans up its temporary files, prints its one line), so that a double Ctrl-C still exits 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _catch_ctrl_c():
+    """Install :func:`_on_ctrl_c` (main thread only); returns the handler it replaces, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:                # a handler not installed from Python
+        previous = signal.SIG_DFL
+    if previous is signal.SIG_IGN:      # started in the background with Ctrl-C ignored: keep it so
+        return None
+    signal.signal(signal.SIGINT, _on_ctrl_c)
+    return previous

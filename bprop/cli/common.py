@@ -60,7 +60,8 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
 
 
 def model_file(path: str) -> tuple[str, str | None]:
-    """``(model.npz path, run folder or None)`` for a run folder or a model file."""
+    """``(model.npz path, run folder or None)`` for a run folder or a model file (``RUN/model.npz`` of a
+    folder holding a run's config.toml counts as that run's)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         candidate = os.path.join(path, "model.npz")
@@ -70,6 +71,9 @@ def model_file(path: str) -> tuple[str, str | None]:
         return candidate, path
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file or run folder: {path}")
+    folder = os.path.dirname(path) or "."
+    if os.path.basename(path) == "model.npz" and os.path.isfile(os.path.join(folder, "config.toml")):
+        return path, folder
     return path, None
 
 

@@ -20,16 +20,25 @@ def console(stderr: bool = False, quiet: bool = False):
     """A :class:`rich.console.Console` writing to the current ``sys.stdout`` (or stderr)."""
     rich = _rich()
     return rich.console.Console(file=sys.stderr if stderr else sys.stdout, quiet=quiet,
-                                highlight=False, soft_wrap=True)
+                                highlight=False, emoji=False, soft_wrap=True)
+
+
+def plain(text) -> str:
+    """``text`` (a path, a data set or class name: anything a user gave) escaped for rich markup, so that
+    ``[/bold]`` in it prints as it is instead of raising :class:`rich.errors.MarkupError`."""
+    _rich()
+    from rich.markup import escape
+    return escape(str(text))
 
 
 def table(title: str | None, columns: list, **kwargs):
-    """A :class:`rich.table.Table`; a column is a name or ``(name, justify)``."""
+    """A :class:`rich.table.Table`; a column is a name or ``(name, justify)``. The title and the column
+    names are shown as they are (:func:`plain`); cells given to ``add_row`` are rich markup."""
     rich = _rich()
-    t = rich.table.Table(title=title, **kwargs)
+    t = rich.table.Table(title=None if title is None else plain(title), **kwargs)
     for col in columns:
         name, justify = (col, "left") if isinstance(col, str) else col
-        t.add_column(name, justify=justify)
+        t.add_column(plain(name), justify=justify)
     return t
 
 

@@ -2,9 +2,12 @@
 
 RUN_OR_MODEL is a run folder made by 'bprop train' or a model .npz file. With
 a run folder and no --data, the run's own data set is loaded with its saved
-settings (config.toml) and the model is measured on its test part. The
-features are standardised with the Standardizer saved in the model, and the
-classes are matched by name.
+settings (config.toml) and the model is measured on its test part; the
+first line says which data that is. A model file from elsewhere needs
+--data: the data set its metadata names (which could be any path, such as
+csv:/etc/passwd) is never opened on its word alone. The features are
+standardised with the Standardizer saved in the model, and the classes are
+matched by name.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import bprop as bp
     from .common import load_dataset, model_file, model_loss, transform_features
-    from .console import console
+    from .console import console, plain
     from .report import compute_metrics, confusion_table, metrics_table
 
     path, run_dir = model_file(args.model)
@@ -52,9 +55,11 @@ def run(args) -> int:
     settings = {}
     if run_dir is not None and os.path.exists(os.path.join(run_dir, "config.toml")):
         settings = read_train_config(os.path.join(run_dir, "config.toml"))
-    spec = args.data or settings.get("data") or meta.get("data")
-    if spec is None:
-        raise UsageError("--data is needed: the model file does not say which data it was trained on")
+    if args.data is None and "data" not in settings:
+        named = meta.get("data")
+        hint = f" (its metadata names {named!r}; give --data {named} to use that)" if isinstance(named, str) else ""
+        raise UsageError(f"--data is needed for a model file outside a run folder{hint}")
+    spec = args.data or settings["data"]
     same = args.data is None or args.data == settings.get("data", meta.get("data"))
 
     def pick(option, key, default):
@@ -63,6 +68,9 @@ def run(args) -> int:
             return value
         return settings.get(key, default) if same else default
 
+    con = console()
+    if args.data is None:
+        con.print(f"data: {plain(spec)} (from {plain(os.path.join(run_dir, 'config.toml'))})")
     ds = load_dataset(spec, n_samples=pick("n_samples", "n_samples", None), noise=pick("noise", "noise", None),
                       target=pick("target", "target", None), data_dir=pick("data_dir", "data_dir", None),
                       test_size=pick("test_size", "test_size", 0.2), seed=pick("seed", "seed", 0))
@@ -86,8 +94,8 @@ def run(args) -> int:
                              f"{', '.join(names)})")
         y = np.array([index[c] for c in ds.class_names], dtype=np.int64)[y]
     result = compute_metrics(net, Xs, y, task, model_loss(meta, task))
-    con = console()
-    con.print(f"model {path}: {net.n_params:,} parameters; data {spec} ({part} part, {len(X)} samples)")
+    con.print(f"model {plain(path)}: {net.n_params:,} parameters; data {plain(spec)} ({part} part, {len(X)} "
+              "samples)")
     con.print(metrics_table(f"{spec}: {part} data", result["metrics"], result["loss"]))
     if task == "classification":
         con.print(confusion_table(result["confusion"], list(names)))

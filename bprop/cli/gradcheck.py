@@ -65,7 +65,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import activations, data as bdata, losses
     from ..initializers import REGISTRY
-    from .console import console, table
+    from .console import console, plain, table
 
     act = check_name("activation", "--activation", args.activation, activations.ACTIVATIONS)
     out_act = None if args.output_activation is None else check_name(
@@ -126,7 +126,7 @@ def run(args) -> int:
 
     con = console()
     con.print(f"gradcheck of {describe_layers(net)}")
-    con.print(f"data: {source}; loss {type(loss).__name__}; float64; central differences with h = {args.eps:g}")
+    con.print(f"data: {plain(source)}; loss {type(loss).__name__}; float64; central differences with h = {args.eps:g}")
     t = table(None, ["parameter", ("shape", "right"), ("relative error", "right"), ("max |g − ĝ|", "right"),
                      "result"])
     for key, err in result.errors.items():

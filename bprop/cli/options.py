@@ -11,6 +11,7 @@ import argparse
 import difflib
 import math
 import os
+import stat
 import tomllib
 
 import numpy as np
@@ -19,6 +20,8 @@ import numpy as np
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
+#: the largest config file read (a real one is under 2 KiB)
+MAX_CONFIG_BYTES = 1 << 20
 
 
 class UsageError(Exception):
@@ -156,27 +159,40 @@ def parse_matrices(text, option: str) -> list[np.ndarray]:
 def read_config(path, valid_keys, command: str) -> dict:
     """Read ``FILE.toml``: top-level keys (or a ``[train]`` table) named like the long options.
 
-    ``batch-size`` and ``batch_size`` are the same key. Unknown keys are a
-    :class:`UsageError` listing the valid ones.
+    ``batch-size`` and ``batch_size`` are the same key. Unknown keys, other
+    tables, a file that is not UTF-8 or over :data:`MAX_CONFIG_BYTES` are a
+    :class:`UsageError` (unknown keys listing the valid ones).
     """
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise FileNotFoundError(f"--config: no such file: {path}") from None
-    except IsADirectoryError:
-        raise IsADirectoryError(f"--config: {path} is a folder, not a TOML file") from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"--config: {path} is a folder, not a TOML file")
+    if not stat.S_ISREG(mode):      # a FIFO or a device would block or never end
+        raise UsageError(f"--config: {path} is not a regular file; give a TOML file")
+    with open(path, "rb") as f:
+        raw = f.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"--config: {path} is over {MAX_CONFIG_BYTES // 1024} KiB; a config file holds a few "
+                         "key = value lines")
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--config: {path} is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+                         "save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"--config: {path} is not valid TOML ({exc})") from None
     if isinstance(doc.get(command), dict):
-        doc = {**{k: v for k, v in doc.items() if not isinstance(v, dict)}, **doc[command]}
+        doc = {**{k: v for k, v in doc.items() if k != command}, **doc[command]}
     out = {}
     valid = sorted(valid_keys)
     for key, value in doc.items():
         k = key.replace("-", "_")
         if isinstance(value, dict):
-            continue
+            raise UsageError(f"--config: [{key}] in {path} is a table, and only a [{command}] table holds "
+                             f"settings; write them as key = value lines at the top or under [{command}]")
         if k not in valid_keys:
             raise UsageError(f"--config: unknown key {key!r} in {path}; valid keys: {', '.join(valid)}"
                              f"{did_you_mean(k, valid)}")

@@ -5,13 +5,18 @@ model's features are taken (in the model's order; others, such as a target
 column, are ignored); without one, the file must have exactly as many
 columns as the model has inputs. The Standardizer saved with the model is
 applied first. Output: a CSV with a 'prediction' column (and with --proba one
-column 'p_<class>' per class), to OUT.csv or to standard output.
+column 'p_<class>' per class), to OUT.csv or to standard output. A label
+that a spreadsheet would run as a formula (starting with = + - @, a tab or a
+carriage return, and not a plain number) is written with a leading ' (OWASP's
+advice against CSV injection). OUT.csv never replaces a file of a run folder
+or the input, nor any existing file unless --force is given.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 
 import numpy as np
@@ -31,9 +36,46 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="INPUT.csv", help="CSV file of feature rows, e.g. points.csv")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="write the predictions here instead of to standard "
                    "output, e.g. -o predictions.csv")
+    p.add_argument("--force", action="store_true", help="replace OUT.csv if it exists (never a file of a run "
+                   "folder such as model.npz, nor INPUT.csv), e.g. -o predictions.csv --force")
     p.add_argument("--proba", action="store_true", help="add one probability column per class "
                    "(classification models)")
     p.set_defaults(func=run)
+
+
+#: the end of the CSV reader's message for a non-numeric value, and what predict says instead
+TRAINING_HINT = "or choose another column with --target"
+PREDICT_HINT = "or leave the column out of INPUT.csv"
+#: first characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell) -> str:
+    """``cell`` as text, with a leading ``'`` if a spreadsheet would run it as a formula
+    (``=HYPERLINK(...)``, ``@SUM(...)``); plain numbers such as ``-1`` stay as they are."""
+    text = str(cell)
+    if not text.startswith(FORMULA_STARTS):
+        return text
+    try:
+        float(text)
+        return text
+    except ValueError:
+        return "'" + text
+
+
+def check_output(output: str, inputs: list[str], force: bool) -> None:
+    """A usage error unless ``-o OUT.csv`` may be written: never a file a run folder owns, nor one of
+    ``inputs``, nor a folder; an existing file only with ``force``."""
+    from .runfolder import owned_by_run
+    if os.path.isdir(output):
+        raise UsageError(f"-o {output} is a folder; give a file name such as {os.path.join(output, 'pred.csv')}")
+    if owned_by_run(output):
+        raise UsageError(f"-o {output} is a file of the run folder {os.path.dirname(output) or '.'}; "
+                         "write the predictions elsewhere, e.g. -o predictions.csv")
+    if os.path.exists(output) and any(os.path.exists(p) and os.path.samefile(output, p) for p in inputs):
+        raise UsageError(f"-o {output} is an input of this command; write the predictions elsewhere")
+    if os.path.lexists(output) and not force:
+        raise UsageError(f"-o {output} exists; give --force to replace it, or another file name")
 
 
 def run(args) -> int:
@@ -41,17 +83,21 @@ def run(args) -> int:
     from ..data.tabular import read_features
     from .common import model_file, model_loss, transform_features
 
-    import os
     if not os.path.isfile(args.input):
         raise FileNotFoundError(f"no such input file: {args.input}" if not os.path.isdir(args.input)
                                 else f"{args.input} is a folder, not a CSV file")
     path, _ = model_file(args.model)
+    if args.output is not None:
+        check_output(args.output, [args.input, path], args.force)
     net = bp.load(path)
     meta = net.metadata or {}
     task = meta.get("task", "regression")
     if args.proba and task != "classification":
         raise UsageError("--proba needs a classification model; this one does regression")
-    X, _ = read_features(args.input, feature_names=meta.get("feature_names"), n_features=net.n_in)
+    try:
+        X, _ = read_features(args.input, feature_names=meta.get("feature_names"), n_features=net.n_in)
+    except ValueError as exc:   # the CSV reader's advice for training data: predict has no --target
+        raise ValueError(str(exc).replace(TRAINING_HINT, PREDICT_HINT)) from None
     Xs = transform_features(net, X, args.input) if len(X) else X
     out = net.predict(Xs) if len(X) else np.empty((0, net.n_out))
     buf = io.StringIO()
@@ -61,9 +107,9 @@ def run(args) -> int:
         loss = model_loss(meta, task)
         proba = loss.output_to_prediction(out).astype(np.float64) if len(X) else out
         labels = np.asarray(names, dtype=object)[np.argmax(out, axis=1)] if len(X) else []
-        w.writerow(["prediction"] + ([f"p_{c}" for c in names] if args.proba else []))
+        w.writerow(["prediction"] + ([spreadsheet_safe(f"p_{c}") for c in names] if args.proba else []))
         for i, label in enumerate(labels):
-            w.writerow([label] + ([f"{p:.6g}" for p in proba[i]] if args.proba else []))
+            w.writerow([spreadsheet_safe(label)] + ([f"{p:.6g}" for p in proba[i]] if args.proba else []))
     else:
         k = out.shape[1]
         w.writerow(["prediction"] if k == 1 else [f"prediction_{j}" for j in range(k)])

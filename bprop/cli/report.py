@@ -5,7 +5,9 @@ Also the metrics and tables shared with ``bprop evaluate``.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import time
 
 import numpy as np
@@ -76,10 +78,10 @@ def metrics_table(title: str, metrics: dict, loss=None):
 
 
 def confusion_table(cm: np.ndarray, class_names: list[str]):
-    from .console import table
+    from .console import plain, table
     t = table("confusion matrix (rows: true class, columns: predicted)", [""] + [(c, "right") for c in class_names])
     for name, row in zip(class_names, cm):
-        t.add_row(name, *[str(v) if v else "·" for v in row])
+        t.add_row(plain(name), *[str(v) if v else "·" for v in row])
     return t
 
 
@@ -143,16 +145,39 @@ def _layer_names(net) -> dict:
 
 
 # --------------------------------------------------------------------------- report.md
+#: Markdown's punctuation that can start a link, an emphasis, a heading, a list, a table cell or an image
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def md_text(value) -> str:
+    """Text a user or a data file chose (data set, class and file names) for report.md, shown as it is:
+    HTML's ``& < > " '`` become entities and Markdown's punctuation is backslash-escaped, so that a
+    class named ``<script>`` or ``[x](javascript:…)`` neither runs nor links; line breaks become spaces."""
+    text = html.escape(" ".join(str(value).split()), quote=True)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def md_code(value) -> str:
+    """``value`` as a Markdown code span (shown literally, HTML included), fenced with more backticks
+    than any run of them in it."""
+    text = " ".join(str(value).split())
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str:
     from .common import describe_layers
     ds = prep.ds
     recs = history.records
-    lines = [f"# bprop run: {ds.name}", "", f"{time.strftime('%Y-%m-%d %H:%M:%S')} · bprop "
+    name = md_text(ds.name)
+    classes = ", ".join(md_text(c) for c in (ds.class_names or [])[:12])
+    lines = [f"# bprop run: {name}", "", f"{time.strftime('%Y-%m-%d %H:%M:%S')} · bprop "
              f"{__import__('bprop').__version__} · settings in [config.toml](config.toml) "
-             f"(repeat with `bprop train --config {os.path.join(run_dir, 'config.toml')}`)", ""]
-    lines += ["## Data", "", f"- **{ds.name}**: {ds.description}" if ds.description else f"- **{ds.name}**",
+             f"(repeat with {md_code('bprop train --config ' + os.path.join(run_dir, 'config.toml'))})", ""]
+    lines += ["## Data", "", f"- **{name}**: {md_text(ds.description)}" if ds.description else f"- **{name}**",
               f"- task: {ds.task}; {ds.n_features} features; "
-              + (f"{ds.n_outputs} classes ({', '.join(ds.class_names[:12])}{', …' if ds.n_outputs > 12 else ''})"
+              + (f"{ds.n_outputs} classes ({classes}{', …' if ds.n_outputs > 12 else ''})"
                  if ds.task == "classification" else f"{ds.n_outputs} target column(s)"),
               f"- samples: {len(prep.X_train)} training, {0 if prep.X_val is None else len(prep.X_val)} validation, "
               f"{ds.n_test} test",
@@ -164,7 +189,8 @@ def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str
     wd = f", weight decay {cfg['weight_decay']:g}" if cfg["weight_decay"] else ""
     lines += ["## Training", "",
               f"- loss: {prep.loss.name}; optimiser {cfg['optimizer']}, lr {cfg['lr']:g}, schedule {cfg['schedule']}{wd}",
-              f"- batch size {cfg['batch_size']}, {len(recs)} of {cfg['epochs']} epochs ({history.stop_reason or 'completed'})"
+              f"- batch size {cfg['batch_size']}, {len(recs)} of {cfg['epochs']} epochs "
+              f"({md_text(history.stop_reason or 'completed')})"
               + (f"; best epoch {history.best_epoch}" if history.best_epoch else ""),
               f"- seed {cfg['seed']}; time {sum(r.get('time', 0.0) for r in recs):.1f} s", ""]
     if recs:
@@ -185,7 +211,7 @@ def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str
     lines += ["## Files", "", "- `model.npz` — the trained network (with the standardizer and class names); "
               "`bprop predict` and `bprop evaluate` read it",
               "- `checkpoint.npz` — model + optimiser state + RNG state + history; "
-              f"`bprop train --resume {run_dir} --epochs N` continues",
+              f"{md_code(f'bprop train --resume {run_dir} --epochs N')} continues",
               "- `history.csv`, `history.json` — per-epoch loss, metrics, learning rate, gradient norms, time",
               "- `config.toml` — every setting, resolved", ""]
     return "\n".join(lines)
@@ -208,8 +234,9 @@ def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool 
     made = make_plots(run_dir, net, history, prep, result, X_eval_raw, y_eval) if plots else []
     write_text(os.path.join(run_dir, "report.md"),
                report_markdown(run_dir, net, history, prep, cfg, result, made))
+    from .console import plain
     if history.stop_reason and history.stop_reason != "completed":
-        con.print(history.stop_reason)
+        con.print(plain(history.stop_reason))
     if quiet:
         m = result["metrics"]
         key = "accuracy" if "accuracy" in m else "rmse"
@@ -217,6 +244,6 @@ def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool 
     else:
         con.print(metrics_table(f"{ds.name}: {prep.eval_part} data ({len(X_eval)} samples)", result["metrics"],
                                 prep.loss))
-        con.print(f"run folder: [bold]{run_dir}[/bold] (report.md, model.npz, checkpoint.npz, history.csv/json, "
+        con.print(f"run folder: [bold]{plain(run_dir)}[/bold] (report.md, model.npz, checkpoint.npz, history.csv/json, "
                   f"config.toml{', plots' if made else ''})")
     return result

@@ -58,6 +58,10 @@ SCHEDULES = {
 }
 #: --schedule keys named for their unit, and the schedule argument each one gives (in epochs)
 SCHEDULE_ARGS = {"every": "step_size", "epochs": "warmup_steps"}
+#: --schedule keys counted in epochs, checked under their own names
+SCHEDULE_EPOCHS = {"every": Interval(Integral, 1, None, closed="left"),
+                   "epochs": Interval(Integral, 1, None, closed="left"),
+                   "patience": Interval(Integral, 0, None, closed="left")}
 COMMENTS = {
     "data": "bprop datasets lists the names; csv:PATH for a CSV file",
     "n_samples": "all samples",
@@ -82,6 +86,9 @@ def register(subparsers) -> None:
                    "command line win), e.g. --config runs/moons/config.toml")
     g.add_argument("--out", metavar="DIR", help="run folder to write, e.g. --out runs/moons "
                    "(default runs/<timestamp>-<data>)")
+    g.add_argument("--overwrite", action="store_true", default=None,
+                   help="replace the run already in the --out folder (its files are removed first; a folder "
+                   "holding other files is still refused), e.g. --out runs/moons --overwrite")
     g.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its checkpoint; only "
                    "--epochs, --data-dir and --quiet may be given with it; e.g. --resume runs/moons --epochs 400")
     g.add_argument("--quiet", action="store_true", default=None,
@@ -163,7 +170,11 @@ SETTINGS = {
     "val_split": Interval(Real, 0, 1, closed="left"),
     "early_stopping": Interval(Integral, 0, None, closed="left"),
     "seed": Interval(Integral, 0, None, closed="left"),
+    "quiet": bool,
 }
+#: the most parameters 'bprop train' builds (784-256-128-10 for MNIST has 235,146): a mistyped width
+#: is refused before anything is allocated
+MAX_PARAMETERS = 100_000_000
 
 
 def _setting(value, key):
@@ -185,6 +196,31 @@ def _setting(value, key):
         raise UsageError(f"--{key.replace('_', '-')}: {exc}") from None
 
 
+def _folder(value, key):
+    """A folder path of config key ``key`` (``out``, ``data_dir``): a non-empty string, else a usage error."""
+    try:
+        check(value, key, str)
+    except TypeError as exc:
+        raise UsageError(f"--{key.replace('_', '-')}: {exc}") from None
+    if not value.strip():
+        raise UsageError(f"--{key.replace('_', '-')}: expected a folder, got an empty string")
+    return value
+
+
+def check_network_size(layers: list[int], n_in: int = 1, n_out: int = 1) -> None:
+    """A usage error naming the hidden layer at which a network of these widths passes
+    :data:`MAX_PARAMETERS` (checked with the data's ``n_in``/``n_out`` once known)."""
+    sizes = [n_in, *layers, n_out]
+    total = 0
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        total += a * b + b
+        if total > MAX_PARAMETERS:
+            where = f"hidden layer {i + 1} of {b:,} units" if i < len(layers) else f"the output layer after " \
+                f"{a:,} units"
+            raise UsageError(f"--layers: {where} gives the network at least {total:,} parameters; bprop train "
+                             f"builds at most {MAX_PARAMETERS:,}: use smaller widths, e.g. --layers 128,64")
+
+
 def parse_schedule(spec: str) -> tuple[str, dict]:
     """``"step:every=10,gamma=0.5"`` → ``("step", {"every": 10, "gamma": 0.5})`` with defaults filled in."""
     name, _, rest = str(spec).strip().partition(":")
@@ -199,9 +235,14 @@ def parse_schedule(spec: str) -> tuple[str, dict]:
                 raise UsageError(f"--schedule {spec}: expected {name}:key=value,... with keys {valid}; "
                                  f"got {item.strip()!r}")
             try:
-                params[k] = int(v) if k in ("every", "epochs", "patience") else float(v)
+                params[k] = int(v) if k in SCHEDULE_EPOCHS else float(v)
             except ValueError:
                 raise UsageError(f"--schedule {spec}: {k} must be a number, got {v!r}") from None
+            if k in SCHEDULE_EPOCHS:
+                try:
+                    check(params[k], k, SCHEDULE_EPOCHS[k])
+                except ValueError as exc:
+                    raise UsageError(f"--schedule {spec}: {exc}") from None
     return name, params
 
 
@@ -225,9 +266,9 @@ def resolve(args, file_cfg: dict) -> dict:
     out["n_samples"] = None if cfg["n_samples"] is None else _setting(cfg["n_samples"], "n_samples")
     out["noise"] = None if cfg["noise"] is None else _setting(cfg["noise"], "noise")
     out["target"] = None if cfg["target"] is None else cfg["target"]
-    if out["target"] is not None and not isinstance(out["target"], (str, int)):
+    if out["target"] is not None and (not isinstance(out["target"], (str, int)) or isinstance(out["target"], bool)):
         raise UsageError(f"--target: expected a column name or index, got {out['target']!r}")
-    out["data_dir"] = None if cfg["data_dir"] is None else os.fspath(cfg["data_dir"])
+    out["data_dir"] = None if cfg["data_dir"] is None else _folder(cfg["data_dir"], "data_dir")
     out["test_size"] = _setting(cfg["test_size"], "test_size")
     if cfg["standardize"] is None:
         # MNIST pixels are already in [0, 1], and border pixels that are almost always 0 would get a tiny
@@ -235,6 +276,7 @@ def resolve(args, file_cfg: dict) -> dict:
         cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist")
     out["standardize"] = _setting(cfg["standardize"], "standardize")
     out["layers"] = parse_int_list(cfg["layers"], "--layers", allow_empty=True)
+    check_network_size(out["layers"])
     out["activation"] = check_name("activation", "--activation", cfg["activation"], activations.ACTIVATIONS)
     init = str(cfg["init"]).lower()
     if init == "auto":
@@ -268,6 +310,7 @@ def resolve(args, file_cfg: dict) -> dict:
         raise UsageError(f"--dtype: expected float32 or float64, got {cfg['dtype']!r}")
     out["dtype"] = dtype
     out["backend"] = resolve_backend(cfg["backend"])
+    make_optimizer(out, 1)      # the schedule's and optimiser's own checks, before any data is loaded
     return out
 
 
@@ -299,7 +342,10 @@ class Prepared:
             if len(X) < 2:
                 raise ValueError(f"{ds.name} has {len(X)} training sample(s): too few for --val-split")
             Xt, yt, Xv, yv = split(X, y, test_size=cfg["val_split"], seed=cfg["seed"],
-                                   stratify=ds.task == "classification")
+                                   stratify=ds.task == "classification", parts=("training", "validation"),
+                                   what=f"the training part of {ds.name} (after --test-size held out "
+                                        f"{ds.n_test} of {len(X) + ds.n_test} rows)",
+                                   option="--val-split")
         else:
             Xt, yt, Xv, yv = X, y, None, None
         self.X_train_raw, self.y_train = Xt, yt
@@ -354,10 +400,13 @@ def make_optimizer(cfg: dict, spe: int):
     try:
         rate = optim.schedules.get(name, lr=cfg["lr"], total_steps=max(cfg["epochs"], 1) * spe, steps_per_epoch=spe,
                                    per_epoch=True, **options)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--schedule {cfg['schedule']}: {exc}") from None
+    try:
         return optim.get(cfg["optimizer"], lr=rate, weight_decay=cfg["weight_decay"],
                          fused=cfg.get("backend") == "numba")
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--schedule/--optimizer: {exc}") from None
+        raise UsageError(f"--optimizer {cfg['optimizer']}: {exc}") from None
 
 
 def build_model(cfg: dict, prep: Prepared):
@@ -485,28 +534,46 @@ def write_config(run_dir: str, cfg: dict) -> None:
     write_text(os.path.join(run_dir, "config.toml"), dump_toml(cfg, COMMENTS, header))
 
 
+class WriteConfig(Callback):
+    """A fit callback that writes config.toml once training really starts (the checkpoint and the data
+    accepted), so that a run or ``--resume`` that fails before leaves the old config as it was."""
+
+    def __init__(self, run_dir: str, cfg: dict):
+        self.run_dir, self.cfg = run_dir, cfg
+
+    def on_train_begin(self, net, info):
+        write_config(self.run_dir, self.cfg)
+
+
 def run(args) -> int:
     if args.resume is not None:
         return run_resume(args)
+    from .runfolder import check_empty, check_not_in_use, clear_for_run, locked
     file_cfg = {}
     if args.config is not None:
         file_cfg = read_train_config(args.config)
     cfg = resolve(args, file_cfg)
-    quiet = bool(args.quiet if args.quiet is not None else file_cfg.get("quiet", False))
-    out = args.out or file_cfg.get("out") or default_out(cfg["data"])
+    quiet = _setting(args.quiet if args.quiet is not None else file_cfg.get("quiet", False), "quiet")
+    out = _folder(args.out if args.out is not None else file_cfg["out"], "out") \
+        if args.out is not None or "out" in file_cfg else default_out(cfg["data"])
+    check_not_in_use(out, "--out")
+    check_empty(out, bool(args.overwrite))
     from .common import load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
                       data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
+    check_network_size(cfg["layers"], ds.n_features, ds.n_outputs)
     loss = choose_loss(cfg, ds.task)
     cfg["loss"] = loss.name
     prep = Prepared(cfg, ds, None, loss)
     net = build_model(cfg, prep)
     spe = steps_per_epoch(len(prep.X_train), cfg["batch_size"], cfg["batchnorm"])
     optimizer = make_optimizer(cfg, spe)
-    if os.path.isfile(out):
-        raise UsageError(f"--out: {out} is a file; give a folder for the run")
-    os.makedirs(out, exist_ok=True)
-    write_config(out, cfg)
+    with locked(out, "--out"):
+        clear_for_run(out, bool(args.overwrite))
+        return _train(args, cfg, quiet, out, ds, prep, net, optimizer)
+
+
+def _train(args, cfg, quiet, out, ds, prep, net, optimizer) -> int:
     from .console import console
     con = console(quiet=quiet)
     _announce(con, cfg, ds, net, prep, out)
@@ -518,10 +585,10 @@ def run(args) -> int:
     cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
     checkpoint = os.path.join(out, "checkpoint.npz")
     try:
-        history = net.fit(prep.X_train, prep.targets(prep.y_train), loss=loss, optimizer=optimizer,
+        history = net.fit(prep.X_train, prep.targets(prep.y_train), loss=prep.loss, optimizer=optimizer,
                           epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True,
                           validation_data=prep.validation_data, early_stopping=es, clip_norm=cfg["clip_norm"],
-                          callbacks=[cb], checkpoint=checkpoint, verbose=0)
+                          callbacks=[WriteConfig(out, cfg), cb], checkpoint=checkpoint, verbose=0)
     except KeyboardInterrupt:
         cb.stop()
         return _interrupted(out, cb.last_epoch, cfg["epochs"])
@@ -534,14 +601,15 @@ def run(args) -> int:
 
 def _announce(con, cfg, ds, net, prep, out):
     from .common import describe_layers
+    from .console import plain
     n_val = 0 if prep.X_val is None else len(prep.X_val)
-    con.print(f"[bold]data[/bold]     {cfg['data']}: {ds.task}, {ds.n_features} features, "
+    con.print(f"[bold]data[/bold]     {plain(cfg['data'])}: {ds.task}, {ds.n_features} features, "
               f"{ds.n_outputs} {'classes' if ds.task == 'classification' else 'output(s)'}; "
               f"{len(prep.X_train)} train / {n_val} validation / {ds.n_test} test samples")
     con.print(f"[bold]network[/bold]  {describe_layers(net)}  ({net.n_params:,} parameters, {cfg['dtype']})")
     con.print(f"[bold]training[/bold] loss {prep.loss.name}, {cfg['optimizer']} lr {cfg['lr']:g}"
               f"{'' if cfg['schedule'] == 'constant' else ' (' + cfg['schedule'] + ')'}, batch {cfg['batch_size']}, "
-              f"{cfg['epochs']} epochs → {out}")
+              f"{cfg['epochs']} epochs → {plain(out)}")
 
 
 def _interrupted(out: str, last_epoch: int, epochs: int) -> int:
@@ -555,9 +623,8 @@ def _interrupted(out: str, last_epoch: int, epochs: int) -> int:
 
 
 def run_resume(args) -> int:
-    """``--resume RUN``: read RUN/config.toml and RUN/checkpoint.npz and continue training."""
-    from ..resume import resume
-    from ..training import load_checkpoint
+    """``--resume RUN``: read RUN/config.toml and RUN/checkpoint.npz and continue training, holding
+    the folder's lock; config.toml is rewritten only once training has really started."""
     run_dir = args.resume
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"--resume: no such run folder: {run_dir}")
@@ -573,6 +640,14 @@ def run_resume(args) -> int:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
         raise UsageError(f"--resume continues a run with its own settings; {names} cannot be changed "
                          "(only --epochs, --data-dir and --quiet)")
+    from .runfolder import locked
+    with locked(run_dir, "--resume"):
+        return _resume(args, run_dir, ckpt, cfg_path)
+
+
+def _resume(args, run_dir: str, ckpt: str, cfg_path: str) -> int:
+    from ..resume import resume
+    from ..training import load_checkpoint
     file_cfg = read_train_config(cfg_path)
     ns = argparse.Namespace(**{k: None for k in DEFAULTS})
     ns.epochs, ns.data_dir = args.epochs, args.data_dir
@@ -580,6 +655,8 @@ def run_resume(args) -> int:
     quiet = bool(args.quiet)
     _, meta = load_checkpoint(ckpt)
     done = int(meta["epoch"])
+    if cfg["epochs"] < done:
+        raise UsageError(f"--epochs {cfg['epochs']}: the checkpoint already holds {done} epochs")
     from .common import load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
                       data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
@@ -589,12 +666,9 @@ def run_resume(args) -> int:
     from .. import losses
     loss = losses.get(metadata["loss"]) if metadata.get("loss") else choose_loss(cfg, ds.task)
     prep = Prepared(cfg, ds, Standardizer.from_dict(st) if st else None, loss)
-    if cfg["epochs"] < done:
-        raise UsageError(f"--epochs {cfg['epochs']}: the checkpoint already holds {done} epochs")
-    write_config(run_dir, cfg)
-    from .console import console
+    from .console import console, plain
     con = console(quiet=quiet)
-    con.print(f"resuming {run_dir} from epoch {done} to epoch {cfg['epochs']}")
+    con.print(f"resuming {plain(run_dir)} from epoch {done} to epoch {cfg['epochs']}")
     original = int(meta.get("epochs", cfg["epochs"]))
     if cfg["epochs"] > original and cfg["schedule"].split(":")[0] == "cosine":
         con.print(f"note: the {cfg['schedule'].split(':')[0]} schedule was laid out for {original} epochs when the "
@@ -602,7 +676,8 @@ def run_resume(args) -> int:
     cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
     try:
         net, history = resume(ckpt, prep.X_train, prep.targets(prep.y_train), epochs=cfg["epochs"],
-                              validation_data=prep.validation_data, callbacks=[cb], verbose=0,
+                              validation_data=prep.validation_data, callbacks=[WriteConfig(run_dir, cfg), cb],
+                              verbose=0,
                               backend=cfg["backend"])
     except KeyboardInterrupt:
         cb.stop()
