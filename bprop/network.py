@@ -13,13 +13,9 @@ from numbers import Integral
 
 from ._validation import Interval, check, check_dtype, check_X, check_same_length
 from ._version import __version__
-from .io import CHECKPOINT_FORMAT, MODEL_FORMAT, read_npz, strip_prefix, with_prefix, write_npz_atomic
+from .io import MODEL_FORMAT, read_npz, strip_prefix, with_prefix, write_npz_atomic
 from .losses import Loss, get as get_loss
-
-LAYER_TYPES = {cls.__name__: cls for cls in (
-    _layers.Dense, _layers.BatchNorm, _layers.Dropout, activations.Identity, activations.Sigmoid,
-    activations.Tanh, activations.ReLU, activations.LeakyReLU, activations.ELU, activations.GELU,
-    activations.Softmax)}
+from .model_file import CHECKPOINT_MEMBERS, MODEL_MEMBERS, check_finite, check_model, layer_from_config
 
 
 #: What ``seed`` accepts: None (fresh entropy) or a non-negative integer (NumPy's rule, checked up front).
@@ -291,18 +287,7 @@ class Sequential:
     @classmethod
     def from_config(cls, config: dict, seed=None) -> "Sequential":
         """Rebuild the architecture (fresh parameters) from :meth:`get_config`."""
-        built = []
-        for i, spec in enumerate(config["layers"]):
-            spec = dict(spec)
-            kind = spec.pop("type", None)
-            if kind not in LAYER_TYPES:
-                raise ValueError(f"unknown layer type {kind!r} at position {i}; "
-                                 f"valid: {', '.join(sorted(LAYER_TYPES))}")
-            if kind == "Dense":  # a custom initialiser cannot be rebuilt; weights are loaded anyway
-                for key in ("init", "bias_init"):
-                    if isinstance(spec.get(key), dict) and spec[key].get("name") == "custom":
-                        spec[key] = "zeros"
-            built.append(LAYER_TYPES[kind](**spec))
+        built = [layer_from_config(spec, i) for i, spec in enumerate(config["layers"])]
         return cls(built, seed=seed, dtype=config.get("dtype", "float32"))
 
     def copy(self) -> "Sequential":
@@ -334,17 +319,24 @@ class Sequential:
     def from_payload(cls, arrays: dict, meta: dict, path: str = "model") -> "Sequential":
         """The network of :meth:`to_payload`'s ``arrays`` and ``meta`` (a model file's or a checkpoint's).
 
-        ``path`` names the file in error messages. Raises ``ValueError`` when
-        ``meta`` is not a model's or a checkpoint's, or when the arrays do not
-        fit the architecture.
+        ``path`` names the file in error messages. The description is checked
+        against the arrays (:func:`bprop.model_file.check_model`: names, shapes,
+        dtypes) before anything is built, and the parameters must be finite.
+
+        Raises
+        ------
+        ValueError
+            Naming ``path`` and the field, when ``meta`` is not a model's or a
+            checkpoint's, a field is wrong, or the arrays do not fit it.
         """
-        if meta.get("format") not in (MODEL_FORMAT, CHECKPOINT_FORMAT):
-            raise ValueError(f"{path} is not a bprop model file (format {meta.get('format')!r})")
+        model = {k: v for k, v in arrays.items() if k.startswith(("param/", "buffer/"))}
+        layers = check_model(meta, {k: (np.shape(v), np.asarray(v).dtype) for k, v in model.items()}, path)
+        check_finite(model, path)
         try:
-            net = cls.from_config(meta)
-            net.load_state_dict({**strip_prefix("param/", arrays), **strip_prefix("buffer/", arrays)})
-        except (KeyError, TypeError, ValueError) as exc:
+            net = cls(layers, dtype=meta.get("dtype", "float32"))
+        except ValueError as exc:
             raise ValueError(f"{path} holds an inconsistent model: {exc}") from None
+        net.load_state_dict({**strip_prefix("param/", model), **strip_prefix("buffer/", model)})
         net.metadata = meta.get("metadata", {}) or {}
         return net
 
@@ -382,7 +374,12 @@ def load(path) -> Sequential:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is truncated, corrupt or not a bprop model.
+        If the file is truncated, corrupt or not a bprop model; it is checked
+        before anything is read or built (:func:`bprop.io.read_npz`,
+        :func:`bprop.model_file.check_model`), so a crafted file costs neither
+        much memory nor much time.
     """
-    arrays, meta = read_npz(path)
-    return Sequential.from_payload(arrays, meta, os.fspath(path))
+    path = os.fspath(path)
+    arrays, meta = read_npz(path, CHECKPOINT_MEMBERS, what="bprop model file",
+                            check=lambda meta, shapes: check_model(meta, shapes, path), read=MODEL_MEMBERS)
+    return Sequential.from_payload(arrays, meta, path)

@@ -55,11 +55,13 @@ from . import initializers as _initializers
 from . import optim as _optim
 from ._validation import Interval, Items, Options, check_dtype, check_params
 from ._version import __version__
-from .io import read_npz, write_npz_atomic
+from .io import FLOATS, MODEL_FORMAT, read_npz, write_npz_atomic
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, get as _get_loss
 from .mlp import build_mlp
+from .model_file import MODEL_MEMBERS, check_model
 from .network import Sequential
 from .training import Callback, EarlyStopping, History, pack_optimizer_state, unpack_optimizer_state
+from .training.checkpoints import check_history, check_optimizer_state, check_rng_state
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -409,14 +411,14 @@ class _BPEstimator(BaseEstimator):
         FileNotFoundError
             If ``path`` does not exist.
         ValueError
-            If the file is not a saved estimator of this class.
+            If the file is not a saved estimator of this class; the file is
+            checked as a model file (:func:`bprop.load`) and its estimator
+            entry's fields before its arrays are read.
         """
-        arrays, meta = read_npz(path)
-        info = (meta.get("metadata") or {}).get(ESTIMATOR_KEY)
         name = os.fspath(path)
-        if not isinstance(info, dict) or "estimator" not in info:
-            raise ValueError(f"{name} is not a saved bprop.sklearn estimator (a plain model file "
-                             "is loaded with bprop.load)")
+        arrays, meta = read_npz(name, {**MODEL_MEMBERS, "optim/": FLOATS}, what="saved bprop.sklearn estimator",
+                                check=lambda meta, shapes: _check_saved(meta, shapes, name))
+        info = meta["metadata"][ESTIMATOR_KEY]
         if cls is _BPEstimator:
             cls = _ESTIMATORS.get(info["estimator"])
             if cls is None:
@@ -425,16 +427,25 @@ class _BPEstimator(BaseEstimator):
             raise ValueError(f"{name} holds a {info['estimator']}, not a {cls.__name__}: load it with "
                              f"{info['estimator']}.load or bprop.sklearn.load")
         valid = cls().get_params(deep=False)
-        est = cls(**{k: _from_json(v) for k, v in info["params"].items() if k in valid})
         net = Sequential.from_payload(arrays, meta, name)
+        try:
+            est = cls(**{k: _from_json(v) for k, v in info["params"].items() if k in valid})
+            est._validate_params()
+            est.loss_function_ = _get_loss(info["loss"])
+            fitted = {k: _from_json(v) for k, v in info["fitted"].items() if k in cls._saved_attributes}
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"{name}: the estimator's params, loss or fitted attributes are not valid "
+                             f"({exc})") from None
+        if fitted.get("n_features_in_", net.n_in) != net.n_in:
+            raise ValueError(f"{name}: n_features_in_ is {fitted['n_features_in_']!r} but the network takes "
+                             f"{net.n_in} input features")
         net.metadata = {k: v for k, v in net.metadata.items() if k != ESTIMATOR_KEY}
         net.rng.bit_generator.state = info["rng_state"]
         est.optimizer_ = unpack_optimizer_state(info["optimizer"], arrays)
         est.net_ = net
-        est.loss_function_ = _get_loss(info["loss"])
         est.history_ = History.from_dict(info["history"])
-        for k, v in info["fitted"].items():
-            setattr(est, k, _from_json(v))
+        for k, v in fitted.items():
+            setattr(est, k, v)
         return est
 
 
@@ -969,6 +980,25 @@ class BPRegressor(RegressorMixin, _BPEstimator):
 
 
 _ESTIMATORS = {"BPClassifier": BPClassifier, "BPRegressor": BPRegressor}
+
+
+def _check_saved(meta: dict, shapes: dict, path: str) -> None:
+    """A saved estimator's description and arrays (their headers), checked before they are read."""
+    info = (meta.get("metadata") or {}).get(ESTIMATOR_KEY) if isinstance(meta.get("metadata"), dict) else None
+    if not isinstance(info, dict) or "estimator" not in info:
+        raise ValueError(f"{path} is not a saved bprop.sklearn estimator (a plain model file "
+                         "is loaded with bprop.load)")
+    check_model(meta, shapes, path, formats=(MODEL_FORMAT,))
+    field = f"metadata.{ESTIMATOR_KEY}"
+    if not isinstance(info["estimator"], str):
+        raise ValueError(f"{path}: {field}.estimator must be a class name, got {info['estimator']!r}")
+    for key, kind in (("params", dict), ("fitted", dict), ("loss", (str, dict))):
+        if not isinstance(info.get(key), kind):
+            raise ValueError(f"{path}: {field}.{key} is missing or not a JSON "
+                             f"{'object' if kind is dict else 'string or object'}")
+    check_rng_state(info.get("rng_state"), path, f"{field}.rng_state")
+    check_history(info.get("history"), path, f"{field}.history")
+    check_optimizer_state(info.get("optimizer"), shapes, path, f"{field}.optimizer")
 
 
 def load(path):
