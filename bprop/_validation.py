@@ -34,9 +34,10 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
     Raises
     ------
     TypeError
-        If ``a`` holds values that are not numbers.
+        If ``a`` holds values that are not real numbers (complex ones included).
     ValueError
-        If it has the wrong number of dimensions, no rows, or NaN/inf values.
+        If it has the wrong number of dimensions, no rows, NaN/inf values, or
+        finite values beyond the range of ``dtype`` (naming one of them).
     """
     try:
         arr = np.asarray(a)
@@ -44,6 +45,9 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
         raise TypeError(f"{name} must be an array of numbers; could not convert it: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must hold numbers, got an array of dtype {arr.dtype}")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}; "
+                        f"pass {name}.real if the imaginary parts are meant to be dropped")
     ndims = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in ndims:
         hint = " (reshape a single sample with x.reshape(1, -1), a single feature with x.reshape(-1, 1))" \
@@ -52,13 +56,23 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
                          f"got an array of shape {arr.shape}{hint}")
     if not allow_empty and arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: got 0 samples (shape {arr.shape})")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    source = arr
+    with np.errstate(over="ignore"):  # values beyond dtype's range are reported below, by position
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     # A float64 sum is finite exactly when every entry is (float32 sums cannot overflow in
     # float64), and it makes no X-sized temporary; only an overflowing sum needs the exact check.
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(arr, dtype=np.float64)
     if not np.isfinite(total) and not np.isfinite(arr).all():
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        finite = np.isfinite(arr)
+        overflowed = ~finite & np.isfinite(source) if source is not arr else None
+        if overflowed is not None and overflowed.any():
+            at = tuple(int(i) for i in np.argwhere(overflowed)[0])
+            where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
+            raise ValueError(f"{name} has {int(overflowed.sum())} value(s) beyond the {np.dtype(dtype).name} range "
+                             f"(±{np.finfo(dtype).max:.3g}), e.g. {source[at]:g} at {where} (0-based); "
+                             "use dtype float64 (--dtype float64) or rescale the features")
+        bad = int(np.size(arr) - np.count_nonzero(finite))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
                          "remove or impute them before training")
     return arr

@@ -38,3 +38,20 @@ def data_dir():
     """``BPROP_DATA_DIR`` if set and present, else None."""
     d = os.environ.get("BPROP_DATA_DIR")
     return d if d and os.path.isdir(d) else None
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No BPROP_DATA_DIR, an empty cache under tmp_path, and a network that always fails."""
+    import urllib.error
+
+    from bprop.data import download
+
+    monkeypatch.delenv("BPROP_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def no_network(url, timeout=None):
+        raise urllib.error.URLError("network is unreachable (test)")
+
+    monkeypatch.setattr(download, "urlopen", no_network)
+    return tmp_path

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +23,6 @@ from bprop.data.tabular import read_features
 SYNTHETIC_CLASSIFICATION = ["xor", "circles", "moons", "spiral", "gaussian"]
 SYNTHETIC_REGRESSION = ["sine", "plane", "ripple"]
 SKLEARN = {"digits": (1797, 64, 10), "iris": (150, 4, 3), "wine": (178, 13, 3), "breast_cancer": (569, 30, 2)}
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No BPROP_DATA_DIR, an empty cache under tmp_path, and a network that always fails."""
-    monkeypatch.delenv("BPROP_DATA_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-    def no_network(url, timeout=None):
-        raise urllib.error.URLError("network is unreachable (test)")
-
-    monkeypatch.setattr(download, "urlopen", no_network)
-    return tmp_path
 
 
 # --------------------------------------------------------------------------- registry

@@ -245,7 +245,8 @@ def choose(y: np.ndarray | None, n: int, size: int, rng: np.random.Generator, st
     return np.sort(np.concatenate(picked)) if picked else np.empty(0, dtype=np.int64)
 
 
-def split(X, y, *, test_size: float, seed, stratify: bool):
+def split(X, y, *, test_size: float, seed, stratify: bool, what: str = "the data",
+          parts: tuple[str, str] = ("training", "test"), option: str = "test_size"):
     """Split ``X, y`` into shuffled train and test parts, deterministic from ``seed``.
 
     Parameters
@@ -257,16 +258,33 @@ def split(X, y, *, test_size: float, seed, stratify: bool):
     seed : int or None
     stratify : bool
         Keep each class's share in both parts (classification).
+    what, parts, option : str
+        For the error message: the data (``"CSV file 'a.csv'"``), the names of
+        the two parts and the option that set ``test_size``.
 
     Returns
     -------
     X_train, y_train, X_test, y_test : ndarray
+
+    Raises
+    ------
+    ValueError
+        ``test_size > 0`` leaves no row for the second part (too few rows, or
+        with ``stratify`` no class with two rows to share); the message says
+        how many rows there are and which option to change.
     """
     rng = np.random.default_rng(seed)
     n = len(X)
     n_test = int(np.ceil(test_size * n)) if test_size > 0 else 0
     n_test = min(n_test, n - 1) if n > 1 else 0
     test = choose(y if stratify else None, n, n_test, rng, stratify)
+    if test_size > 0 and len(test) == 0:
+        why = ""
+        if stratify and n > 1:
+            why = (f", and a split by class keeps one row of each class for the {parts[0]} part "
+                   f"while no class has more than {np.unique(y, return_counts=True)[1].max()}")
+        raise ValueError(f"{option}={test_size:g} leaves no rows for the {parts[1]} part: {what} has {n} "
+                         f"row{'s' if n != 1 else ''}{why}; give more rows, or {option}=0 for no {parts[1]} part")
     mask = np.zeros(n, dtype=bool)
     mask[test] = True
     train = rng.permutation(np.flatnonzero(~mask))

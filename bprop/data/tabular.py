@@ -24,9 +24,10 @@ Row numbers in error messages are line numbers of the file (1-based).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-from pathlib import Path
+import stat
 
 import numpy as np
 
@@ -90,6 +91,38 @@ def _looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
     return False
 
 
+def _open_text(name: str) -> str:
+    """The file's text (UTF-8, a BOM allowed), or an error that says what the path is instead."""
+    try:
+        info = os.stat(name)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"CSV file {name!r} does not exist (from --data csv:PATH); check the path, "
+            f"relative paths start from {os.getcwd()}"
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(f"CSV file {name!r} is a folder, not a file (from --data csv:PATH); "
+                                "give the path of the .csv file inside it")
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(f"CSV file {name!r} is not a regular file but {_KINDS.get(stat.S_IFMT(info.st_mode), 'special')}"
+                      " (from --data csv:PATH); save the data to a file and give its path")
+    with open(name, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ValueError(
+            f"CSV file {name!r} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line} "
+            f"(byte {exc.start}) is not UTF-8; re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
+
+
+#: what a path is when it is not a regular file (the rest are "special")
+_KINDS = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
+
+
 def read_table(path, *, header: bool | None = None) -> _Table:
     """Read a CSV file into strings, detecting the delimiter and the header.
 
@@ -104,31 +137,39 @@ def read_table(path, *, header: bool | None = None) -> _Table:
     ------
     FileNotFoundError
         The file does not exist.
+    IsADirectoryError, OSError
+        The path is a folder, or not a regular file (a FIFO, a device).
     ValueError
-        The file is empty or its rows have different numbers of columns.
+        The file is not UTF-8, is empty, has a field over the csv module's
+        131,072 characters or a quote left open, or rows with different
+        numbers of columns; the message names the file and the line.
     """
     name = os.fspath(path)
-    if not Path(name).is_file():
-        raise FileNotFoundError(
-            f"CSV file {name!r} does not exist (from --data csv:PATH); check the path, "
-            f"relative paths start from {os.getcwd()}"
-        )
-    with open(name, newline="", encoding="utf-8-sig") as f:
-        first_line = f.readline()
-        f.seek(0)
-        reader = csv.reader(f, delimiter=_sniff_delimiter(first_line))
-        rows, lines = [], []
-        for row in reader:
-            cells = [cell.strip() for cell in row]
-            if not any(cells):
-                continue  # blank line
-            if rows and len(cells) != len(rows[0]):
-                raise ValueError(
-                    f"CSV file {name!r}: row {reader.line_num} has {len(cells)} columns, "
-                    f"expected {len(rows[0])} like row {lines[0]}; every row needs the same columns"
-                )
-            rows.append(cells)
-            lines.append(reader.line_num)
+    text = _open_text(name)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text.partition("\n")[0]))
+    rows, lines = [], []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ValueError(_csv_error(name, text, start, reader.line_num, exc)) from None
+        if reader.line_num > start and any("\n" in cell or "\r" in cell for cell in row):
+            end = "the end of the file" if reader.line_num >= _count_lines(text) else f"line {reader.line_num}"
+            raise ValueError(f"CSV file {name!r}: the quote opened at line {start} is not closed before {end}; "
+                             f"close it (a table of numbers has no field over several lines)")
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue  # blank line
+        if rows and len(cells) != len(rows[0]):
+            raise ValueError(
+                f"CSV file {name!r}: row {reader.line_num} has {len(cells)} columns, "
+                f"expected {len(rows[0])} like row {lines[0]}; every row needs the same columns"
+            )
+        rows.append(cells)
+        lines.append(reader.line_num)
     if not rows:
         raise ValueError(f"CSV file {name!r} is empty; it needs rows of comma-separated numbers")
     if header is None:
@@ -138,6 +179,22 @@ def read_table(path, *, header: bool | None = None) -> _Table:
         names = [cell or f"col{j}" for j, cell in enumerate(rows[0])]
         rows, lines = rows[1:], lines[1:]
     return _Table(name, names, rows, lines)
+
+
+def _count_lines(text: str) -> int:
+    return text.count("\n") + (not text.endswith("\n"))
+
+
+def _csv_error(name: str, text: str, start: int, line: int, exc: csv.Error) -> str:
+    """The message for the csv module's error ``exc`` in the row that began at line ``start``."""
+    limit = csv.field_size_limit()
+    if "field larger than field limit" in str(exc):
+        quoted = '"' in text.split("\n")[start - 1]
+        cause = (f"a quote opened at line {start} and never closed" if quoted else
+                 "a wrong delimiter or a file that is not a table")
+        return (f"CSV file {name!r}: the row starting at line {start} has a field over {limit:,} characters "
+                f"(the csv module's limit), most likely {cause}; fix that line")
+    return f"CSV file {name!r}: line {line} cannot be read as CSV ({exc}); fix that line"
 
 
 def _numeric(table: _Table, j: int, role: str) -> np.ndarray:
@@ -180,7 +237,9 @@ def _resolve_target(target, table: _Table) -> int:
     if isinstance(target, str):
         matches = [j for j, n in enumerate(names) if n == target]
         if len(matches) > 1:
-            raise ValueError(f"target {target!r} names {len(matches)} columns of {table.path!r}; give its index instead ({listing})")
+            raise ValueError(f"target column {target!r} is ambiguous: CSV file {table.path!r} has {len(matches)} "
+                             f"columns of that name, at indices {', '.join(map(str, matches))}; give the index of "
+                             f"the one you mean instead ({listing})")
         if matches:
             return matches[0]
         try:
@@ -285,7 +344,8 @@ def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0
     seed = check_seed(seed)
     stratify = task == CLASSIFICATION
     X, y = subsample(X, y, check_n_samples(n_samples, minimum=2), seed=seed, stratify=stratify, what=table.path)
-    X_train, y_train, X_test, y_test = split(X, y, test_size=test_size, seed=seed, stratify=stratify)
+    X_train, y_train, X_test, y_test = split(X, y, test_size=test_size, seed=seed, stratify=stratify,
+                                             what=f"CSV file {table.path!r}")
     detail = f"{len(class_names)} classes" if class_names is not None else "regression"
     return Dataset(
         name=f"csv:{table.path}",
