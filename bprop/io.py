@@ -157,7 +157,7 @@ def _member_kind(name: str, members: dict):
     A key of ``members`` ending in ``/`` is a prefix (``"param/"``), any other an exact name.
     """
     for pattern, dtypes in members.items():
-        if name == pattern or (pattern.endswith("/") and name.startswith(pattern) and len(name) > len(pattern)):
+        if (name.startswith(pattern) and len(name) > len(pattern)) if pattern.endswith("/") else name == pattern:
             return dtypes
     return None
 
