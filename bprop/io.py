@@ -19,6 +19,7 @@ cost much memory or time.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -91,9 +92,14 @@ def atomic_write(path, mode: str = "wb", *, newline: str | None = None, suffix: 
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+        # A storage error of the temporary file (disk full, read-only, ...) is told about ``path``;
+        # any other error raised inside the block (a network error of a download) passes unchanged.
+        if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRORS and exc.filename in (None, tmp):
             raise _naming(exc, path, tmp) from None
         raise
+
+
+_STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
 
 
 def _naming(exc: OSError, path: str, tmp: str | None) -> OSError:

@@ -234,8 +234,10 @@ def test_evaluate_needs_data_for_a_model_file_from_elsewhere(hostile_run, tmp_pa
 
 
 # --------------------------------------------------------------------------- signals, kills and two runs
-CHILD = ("import sys, bprop.cli; print('ready', flush=True); "
-         "sys.exit(bprop.cli.main(sys.argv[1:]))")
+# SIGINT is blocked until main() has installed its handler (main unblocks it), so a Ctrl-C sent right
+# after "ready" is held, not lost in the few bytecodes before main's try.
+CHILD = ("import signal, sys, bprop.cli; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}); "
+         "print('ready', flush=True); sys.exit(bprop.cli.main(sys.argv[1:]))")
 
 
 def start(*argv):

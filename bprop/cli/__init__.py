@@ -89,10 +89,11 @@ def main(argv=None) -> int:
     int
         0 on success, 1 on failure, 2 on a usage error, 130 when interrupted.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    debug = os.environ.get("BPROP_DEBUG", "") not in ("", "0")
-    previous = _catch_ctrl_c()
+    previous, debug = None, False
     try:
+        previous = _catch_ctrl_c()
+        argv = list(sys.argv[1:] if argv is None else argv)
+        debug = os.environ.get("BPROP_DEBUG", "") not in ("", "0")
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
@@ -136,4 +137,7 @@ def _catch_ctrl_c():
     if previous is signal.SIG_IGN:      # started in the background with Ctrl-C ignored: keep it so
         return None
     signal.signal(signal.SIGINT, _on_ctrl_c)
+    # A launcher may block SIGINT until this handler is in place (the tests do, to send Ctrl-C at the
+    # very start); one that arrived meanwhile is delivered now, as a KeyboardInterrupt inside main.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     return previous

@@ -630,6 +630,8 @@ def run_resume(args) -> int:
         raise FileNotFoundError(f"--resume: no such run folder: {run_dir}")
     ckpt = os.path.join(run_dir, "checkpoint.npz")
     cfg_path = os.path.join(run_dir, "config.toml")
+    from .runfolder import check_not_in_use
+    check_not_in_use(run_dir, "--resume")    # a run still writing there: say so, not "no checkpoint yet"
     for path in (cfg_path, ckpt):
         if not os.path.exists(path):
             raise FileNotFoundError(f"--resume: {run_dir} has no {os.path.basename(path)}; it is not a run "

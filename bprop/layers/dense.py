@@ -42,13 +42,15 @@ class Dense(Layer):
     as views that BLAS reads transposed), so a step allocates nothing.
     """
 
-    _parameter_constraints = {"n_in": Interval(Integral, 1, None), "n_out": Interval(Integral, 1, None)}
+    _parameter_constraints = {"n_in": Interval(Integral, 1, None), "n_out": Interval(Integral, 1, None),
+                              "bias": bool}
 
     def __init__(self, n_in: int, n_out: int, *, bias: bool = True,
                  init="xavier_uniform", bias_init=0.0):
         super().__init__()
-        self.n_in, self.n_out = check_params({"n_in": n_in, "n_out": n_out}, self._parameter_constraints).values()
-        self.bias = bool(bias)
+        bias = bool(bias) if isinstance(bias, np.bool_) else bias
+        self.n_in, self.n_out, self.bias = check_params({"n_in": n_in, "n_out": n_out, "bias": bias},
+                                                        self._parameter_constraints).values()
         if isinstance(bias_init, Real) and not isinstance(bias_init, bool):
             check(bias_init, "bias_init", initializers.FINITE)     # a NaN bias is never meant
         self.init = initializers.get(init)
