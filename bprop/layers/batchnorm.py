@@ -46,15 +46,21 @@ class BatchNorm(Layer):
         self.n_in = self.n_out = n
         self._cache = None
 
+    #: Initial values: γ = 1, β = 0 (the identity map), running mean 0 and variance 1 (as PyTorch).
+    _INITIAL = {"gamma": 1.0, "beta": 0.0, "running_mean": 0.0, "running_var": 1.0}
+
+    def array_shapes(self):
+        d = (self.n_out,)
+        return {"param": {"gamma": d, "beta": d}, "buffer": {"running_mean": d, "running_var": d}}
+
     def build(self, rng, dtype):
         super().build(rng, dtype)
-        d, dt = self.n_out, self.dtype
-        self.params["gamma"] = np.ones(d, dt)
-        self.params["beta"] = np.zeros(d, dt)
-        self.grads["gamma"] = np.zeros(d, dt)
-        self.grads["beta"] = np.zeros(d, dt)
-        self.buffers["running_mean"] = np.zeros(d, dt)
-        self.buffers["running_var"] = np.ones(d, dt)
+        shapes = self.array_shapes()
+        for name, shape in shapes["param"].items():
+            self.params[name] = np.full(shape, self._INITIAL[name], self.dtype)
+            self.grads[name] = np.zeros(shape, self.dtype)
+        for name, shape in shapes["buffer"].items():
+            self.buffers[name] = np.full(shape, self._INITIAL[name], self.dtype)
 
     def forward(self, A, training=False):
         if A.shape[1] != self.n_in:

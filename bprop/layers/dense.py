@@ -57,16 +57,22 @@ class Dense(Layer):
         self.bias_init = initializers.get(bias_init)
         self._A: np.ndarray | None = None
 
+    def array_shapes(self):
+        shapes = {"W": (self.n_out, self.n_in)}
+        if self.bias:
+            shapes["b"] = (self.n_out,)
+        return {"param": shapes, "buffer": {}}
+
     def build(self, rng, dtype) -> None:
         super().build(rng, dtype)
+        shapes = self.array_shapes()["param"]
         # W, ∂C/∂W, the initialiser's float64 draw and the optimiser's state: about four copies
-        check_allocation(self.label, "W", (self.n_out, self.n_in), np.float64, copies=4)
+        check_allocation(self.label, "W", shapes["W"], np.float64, copies=4)
         fans = dict(fan_in=self.n_in, fan_out=self.n_out)
-        self.params["W"] = np.ascontiguousarray(self.init((self.n_out, self.n_in), rng, self.dtype, **fans))
-        self.grads["W"] = np.zeros_like(self.params["W"])
-        if self.bias:
-            self.params["b"] = np.ascontiguousarray(self.bias_init((self.n_out,), rng, self.dtype, **fans))
-            self.grads["b"] = np.zeros_like(self.params["b"])
+        for name, init in (("W", self.init), ("b", self.bias_init)):
+            if name in shapes:
+                self.params[name] = np.ascontiguousarray(init(shapes[name], rng, self.dtype, **fans))
+                self.grads[name] = np.zeros_like(self.params[name])
 
     def forward(self, A, training=False):
         if A.shape[1] != self.n_in:
