@@ -9,7 +9,7 @@
 from ._version import __version__
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .diagnostics import GradcheckResult, gradcheck
-from .errors import DivergenceError
+from .errors import DistributedError, DivergenceError
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
 from .network import Sequential, load
@@ -21,7 +21,7 @@ __all__ = [
     "__version__", "Sequential", "Layer", "Dense", "BatchNorm", "Dropout",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax",
     "MSE", "CrossEntropy", "BinaryCrossEntropy", "Loss",
-    "gradcheck", "GradcheckResult", "DivergenceError", "load", "initializers", "optim",
+    "gradcheck", "GradcheckResult", "DivergenceError", "DistributedError", "load", "initializers", "optim",
     "Callback", "EarlyStopping", "History", "resume",
 ]
 

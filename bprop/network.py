@@ -130,9 +130,14 @@ class Sequential:
         for i in range(last, -1, -1):
             dOut = self.layers[i].backward(dOut, need_input_grad=i > 0)
 
-    def _backprop(self, X: np.ndarray, Y: np.ndarray, loss: Loss,
-                  weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    def _backprop(self, X: np.ndarray, Y: np.ndarray, loss: Loss, weights: np.ndarray | None = None,
+                  scale: float | None = None) -> tuple[float, np.ndarray]:
         """Unchecked forward (training mode) + backward; returns ``(C, output)``.
+
+        ``scale`` multiplies ``C`` and ``∂C/∂out`` before the backward pass: a
+        data-parallel rank's share ``m_r/m`` of the global batch
+        (:mod:`bprop.training.distributed`), so that the gradients it leaves
+        are its terms of the global batch's gradient.
 
         One training step, the same code every caller runs (``fit``,
         :meth:`backprop`, ``gradcheck``): each layer's ``forward`` in training
@@ -146,6 +151,9 @@ class Sequential:
         if grad is None or grad.shape != out.shape or grad.dtype != out.dtype:
             grad = self._dout = np.empty_like(out)
         c, dOut = loss.value_and_grad(out, Y, weights, grad=grad, backend=self._backend)
+        if scale is not None:
+            dOut *= dOut.dtype.type(scale)
+            c *= scale
         self._backward(dOut)
         return c, out
 

@@ -17,17 +17,19 @@ from __future__ import annotations
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import check_number, check_positive_int
 from ..errors import DivergenceError
-from ..layers import BatchNorm, Dense
+from ..layers import BatchNorm, Dense, Dropout
 from ..optim.transforms import clip_grad_norm_, clip_grad_value_
 from .callbacks import Callback, EarlyStopping, as_callbacks
 from .checkpoints import save_checkpoint
 from .data import Batches, batch_bounds, labels_of
+from .distributed import DataParallel
 from .history import History
 from .meter import EpochMeter, evaluate
 from .run import Run, RunState, Settings, start_run
@@ -36,7 +38,7 @@ from .run import Run, RunState, Settings, start_run
 def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
         validation_data=None, validation_split: float = 0.0, early_stopping=None,
         clip_norm: float | None = None, clip_value: float | None = None, callbacks=(),
-        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None) -> History:
+        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None, comm=None) -> History:
     r"""Train ``net`` with mini-batch gradient descent; returns a :class:`History`.
 
     Parameters
@@ -78,6 +80,14 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         Per-sample weights: each batch's loss is ``Σ w_x C_x / Σ w_x``.
     class_weight : dict or "balanced", optional
         Multiplies each sample's weight by its class's weight (CrossEntropy only).
+    comm : mpi4py communicator, optional
+        Data-parallel training (:mod:`bprop.training.distributed`): every rank
+        of ``comm`` calls ``fit`` with the same arguments and data; each
+        global batch is split into one contiguous part per rank and the
+        gradients are summed with one ``Allreduce`` per step, so the run
+        equals the single-process one to rounding. Rank 0's parameters and
+        generator are broadcast first; rank 0 alone prints and writes the
+        checkpoint; the validation metrics are those of the whole validation set.
 
     Raises
     ------
@@ -104,21 +114,43 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         early_stopping = EarlyStopping(patience=early_stopping)
     elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
+    if comm is not None:
+        DataParallel(comm).broadcast_network(net)   # before the validation split draws from net.rng
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
                         early_stopping=early_stopping)
     run = start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
                     validation_data=validation_data, validation_split=validation_split,
                     sample_weight=sample_weight, class_weight=class_weight)
-    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose)
+    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose, comm=comm)
 
 
-def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose: int = 1) -> History:
-    """Train ``run`` from epoch ``start_epoch + 1`` to ``run.settings.epochs``; returns its History."""
+def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose: int = 1,
+          comm=None) -> History:
+    """Train ``run`` from epoch ``start_epoch + 1`` to ``run.settings.epochs``; returns its History.
+
+    ``comm``: an mpi4py communicator for data-parallel training (see :func:`fit`).
+    """
     callbacks = as_callbacks(callbacks)
+    plan = _Plan.of(run, None if comm is None else DataParallel(comm))
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _train_epochs(run, _Plan.of(run), start_epoch, callbacks, checkpoint, verbose)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _sharded_layers(run.net, plan.parallel):
+        return _train_epochs(run, plan, start_epoch, callbacks, checkpoint, verbose)
+
+
+@contextmanager
+def _sharded_layers(net, parallel):
+    """Give BatchNorm(sync=True) layers the communicator for the duration of a data-parallel run."""
+    synced = [l for l in net.layers if isinstance(l, BatchNorm) and l.sync] if parallel is not None else []
+    for layer in synced:
+        layer.comm = parallel.comm
+    try:
+        yield
+    finally:
+        for layer in net.layers:
+            if isinstance(layer, (BatchNorm, Dropout)):
+                layer.comm = None
+                layer.part = None
 
 
 @dataclass(frozen=True)
@@ -129,17 +161,33 @@ class _Plan:
     batches: Batches       # X, Y, labels, weights of a batch
     grad_keys: list        # the Dense weights whose gradient norms the history records
     monitor: str | None    # the History column early stopping watches
+    parallel: DataParallel | None = None   # the ranks of a data-parallel run
+    dropout: tuple = ()    # the Dropout layers, told each step which rows of the global batch are theirs
 
     @classmethod
-    def of(cls, run: Run) -> "_Plan":
+    def of(cls, run: Run, parallel: DataParallel | None = None) -> "_Plan":
         net, data = run.net, run.data
-        bounds = batch_bounds(len(data.X), run.settings.batch_size,
-                              any(isinstance(l, BatchNorm) for l in net.layers))
+        bn = [l for l in net.layers if isinstance(l, BatchNorm)]
+        bounds = batch_bounds(len(data.X), run.settings.batch_size, bool(bn))
+        if parallel is not None:
+            _check_parts(bounds, parallel.size, per_rank_bn=any(not l.sync for l in bn))
         arrays = (data.X, data.Y, labels_of(data.Y, run.loss.task), data.weights)
         es = run.settings.early_stopping
         return cls(bounds=bounds, batches=Batches(arrays, max(e - s for s, e in bounds)),
                    grad_keys=[f"{i}.W" for i, l in enumerate(net.layers) if isinstance(l, Dense)],
-                   monitor=None if es is None else es.column(data.X_val is not None))
+                   monitor=None if es is None else es.column(data.X_val is not None), parallel=parallel,
+                   dropout=tuple(l for l in net.layers if isinstance(l, Dropout)) if parallel else ())
+
+
+def _check_parts(bounds: list, n_ranks: int, per_rank_bn: bool) -> None:
+    """Every rank needs rows in every batch (two with per-rank BatchNorm statistics)."""
+    need = 2 * n_ranks if per_rank_bn else n_ranks
+    small = min(e - s for s, e in bounds)
+    if small < need:
+        why = " (BatchNorm with per-rank statistics needs 2 rows per rank)" if per_rank_bn else ""
+        raise ValueError(f"a batch of {small} rows cannot be split over {n_ranks} ranks{why}: every batch "
+                         f"needs at least {need} rows. Use a larger batch_size, fewer ranks, or a number "
+                         "of training rows whose last partial batch is large enough.")
 
 
 def _train_epochs(run: Run, plan: _Plan, start_epoch: int, callbacks: list[Callback], checkpoint,
@@ -156,11 +204,11 @@ def _train_epochs(run: Run, plan: _Plan, start_epoch: int, callbacks: list[Callb
             cb.on_epoch_begin(net, epoch)
         meter, stop = _train_epoch(run, plan, epoch, callbacks)
         stop = _end_epoch(run, plan, meter, epoch, t0, stop, callbacks, verbose)
-        if checkpoint is not None:
+        if checkpoint is not None and (plan.parallel is None or plan.parallel.is_root):
             save_checkpoint(checkpoint, run, epoch)
         if stop is not None:
             break
-    _end_training(run, callbacks, stop, verbose)
+    _end_training(run, callbacks, stop, verbose if plan.parallel is None or plan.parallel.is_root else 0)
     return history
 
 
@@ -209,23 +257,47 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
     perm = run.net.rng.permutation(len(run.data.X)) if run.settings.shuffle else None
     meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y)
     stop = None
+    parallel = plan.parallel
     for step, (s, e) in enumerate(plan.bounds, start=1):
-        c = _step(run, meter, plan.batches.take(s, e, perm), epoch, step, last_finite)
-        if any(cb.on_batch_end(run.net, step, c) for cb in callbacks):
+        if parallel is None:
+            c = _step(run, meter, plan.batches.take(s, e, perm), epoch, step, last_finite)
+        else:
+            a, b = parallel.part(s, e)
+            share = parallel.share(s, e, a, b, run.data.weights, perm)
+            for layer in plan.dropout:
+                layer.part = (a - s, b - s, e - s)
+            c = _step(run, meter, plan.batches.take(a, b, perm), epoch, step, last_finite, share, parallel)
+        stop_now = any(cb.on_batch_end(run.net, step, c) for cb in callbacks)
+        if parallel is not None and callbacks:
+            stop_now = parallel.any(stop_now)
+        if stop_now:
             stop = "stopped by callback"
             break
     if not _all_finite(run.net.params):
         last_finite.restore(run)
         raise _diverged(run, f"in epoch {epoch}: a parameter became infinite or NaN; the parameters and "
                              f"optimiser state were put back to the start of epoch {epoch}.")
+    if parallel is not None:
+        meter.reduce(parallel)
+        parallel.check_in_sync(run.net, epoch)
     return meter, stop
 
 
-def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last_finite: _LastFinite) -> float:
-    """Backpropagation on one batch, then one clipped optimiser update; returns the batch loss ``C``."""
+def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last_finite: _LastFinite,
+          share: float | None = None, parallel: DataParallel | None = None) -> float:
+    """Backpropagation on one batch, then one clipped optimiser update; returns the batch loss ``C``.
+
+    In a data-parallel run ``batch`` is this rank's part of the global batch,
+    ``share`` its weight in the global loss (:meth:`DataParallel.share`), and
+    the gradients and ``C`` are summed over the ranks before anything reads them.
+    """
     net, opt = run.net, run.optimizer
     Xb, Yb, labels_b, weights_b = batch
-    c, out = net._backprop(Xb, Yb, run.loss, weights_b)
+    if share == 0.0 and weights_b is not None:
+        weights_b = None      # a part whose weights sum to 0 adds nothing (and its own mean is 0/0)
+    c, out = net._backprop(Xb, Yb, run.loss, weights_b, scale=share)
+    if parallel is not None:
+        c = parallel.allreduce(net.grads, c)
     meter.add_batch(c, out, Yb, labels_b)
     sq = {k: float(np.dot(g.ravel(), g.ravel())) for k, g in net.grads.items()}
     total = sum(sq.values())
@@ -259,7 +331,8 @@ def _end_epoch(run: Run, plan: _Plan, meter: EpochMeter, epoch: int, t0: float, 
     net, opt, history = run.net, run.optimizer, run.state.history
     rec = {"epoch": epoch, **meter.record()}
     if run.data.X_val is not None:
-        rec.update(evaluate(net, run.data.X_val, run.data.Y_val, run.loss, prefix="val_"))
+        rec.update(evaluate(net, run.data.X_val, run.data.Y_val, run.loss, prefix="val_",
+                            parallel=plan.parallel))
     rec["lr"] = history.step_lr[-1] if history.step_lr else (opt.lr or float("nan"))
     rec["time"] = time.perf_counter() - t0
     history.records.append(rec)
@@ -268,9 +341,13 @@ def _end_epoch(run: Run, plan: _Plan, meter: EpochMeter, epoch: int, t0: float, 
         opt_observe(rec.get("val_loss", rec["loss"]))
     if run.settings.early_stopping is not None and stop is None:
         stop = _early_stopping(run, plan.monitor, rec, epoch)
-    if verbose:
+    root = plan.parallel is None or plan.parallel.is_root
+    if verbose and root:
         _print_record(rec, run.settings.epochs)
-    if any(cb.on_epoch_end(net, rec) for cb in callbacks) and stop is None:
+    stop_now = any(cb.on_epoch_end(net, rec) for cb in callbacks)
+    if plan.parallel is not None and callbacks:
+        stop_now = plan.parallel.any(stop_now)
+    if stop_now and stop is None:
         stop = "stopped by callback"
     if stop is not None:
         history.stop_reason = stop

@@ -17,11 +17,20 @@ def _predicted_labels(out: np.ndarray, task: str) -> np.ndarray:
     return np.argmax(out, axis=1) if task == "classification" else out > 0
 
 
-def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "") -> dict:
-    """Loss and metrics of ``net`` in eval mode on prepared ``X``, ``Y`` (chunked forward passes)."""
+def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "", parallel=None) -> dict:
+    """Loss and metrics of ``net`` in eval mode on prepared ``X``, ``Y`` (chunked forward passes).
+
+    With ``parallel`` (a :class:`~.distributed.DataParallel`) each rank runs the
+    forward pass of a contiguous ``1/N`` of the rows and the outputs are
+    gathered, so every rank computes the same metrics as one process would.
+    """
     task = loss.task
-    outs = [net._forward(X[s:s + EVAL_CHUNK], False) for s in range(0, len(X), EVAL_CHUNK)]
-    out = outs[0] if len(outs) == 1 else np.concatenate(outs)
+    lo, hi = (0, len(X)) if parallel is None else parallel.part(0, len(X))
+    outs = [net._forward(X[s:min(s + EVAL_CHUNK, hi)], False) for s in range(lo, hi, EVAL_CHUNK)]
+    out = outs[0] if len(outs) == 1 else np.concatenate(outs) if outs else \
+        np.empty((0, Y.shape[1]), net.dtype)
+    if parallel is not None:
+        out = parallel.gather_rows(out)
     res = {f"{prefix}loss": loss.value(out, Y)}
     if task == "regression":
         res.update({f"{prefix}{k}": v for k, v in _metrics.regression_metrics(Y, out).items()})
@@ -71,6 +80,19 @@ class EpochMeter:
         self.steps += 1
         for k in self.grad_keys:
             self.grad_sq[k] += sq[k]
+
+    def reduce(self, parallel) -> None:
+        """Sum the counts and sums of every rank's part of the batches (data-parallel runs).
+
+        The loss passed to :meth:`add_batch` is already the global batch's, so
+        summing ``C · m_r`` over ranks gives the single-process ``Σ C · m``;
+        the gradient norms are of the all-reduced gradients and stay as they are.
+        """
+        ss = np.atleast_1d(np.asarray(self.ss_res, dtype=np.float64))
+        total = parallel.sum([self.n, self.loss_sum, self.correct, self.sq, self.abs, *ss])
+        self.n, self.loss_sum, self.correct, self.sq, self.abs = (float(v) for v in total[:5])
+        if self.task == "regression":
+            self.ss_res = total[5:]
 
     def record(self) -> dict:
         rec = {"loss": self.loss_sum / self.n}
