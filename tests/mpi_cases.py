@@ -1,0 +1,129 @@
+"""The programs the MPI tests run under ``mpiexec -n 2`` (and, for reference, in one process).
+
+``python tests/mpi_cases.py MODE OUTDIR`` under ``mpiexec``:
+
+- ``equal``: every case of :data:`CASES` with ``comm=MPI.COMM_WORLD``; rank 0
+  writes ``OUTDIR/<case>.npz`` (parameters, buffers, the loss history);
+- ``resume``: 3 epochs straight, and 2 epochs then :func:`bprop.resume` to 3,
+  both data-parallel; rank 0 writes both parameter sets;
+- ``diverge``: after epoch 1, rank 1's copy of X turns NaN, so only rank 1's
+  part of each batch has a non-finite loss; each rank writes the error it got;
+- ``kill``: rank 1 sends itself SIGKILL at the start of epoch 2.
+
+The test computes the single-process run of a case with :func:`run_case`.
+"""
+
+import os
+import signal
+import sys
+
+import numpy as np
+
+import bprop as bp
+
+N = 203        # 203 rows, batch 32: the last batch is partial (11 rows)
+
+
+def data(task: str):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(N, 6))
+    if task == "classification":
+        y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)
+    elif task == "multilabel":
+        y = np.stack([X[:, 0] > 0, X[:, 1] * X[:, 2] > 0], axis=1).astype(float)
+    else:
+        y = np.stack([np.sin(X[:, 0]) + X[:, 1], X[:, 2] * X[:, 3]], axis=1)
+    return X, y
+
+
+def _net(n_out, *extra):
+    return bp.Sequential([bp.Dense(6, 16), bp.Tanh(), *extra, bp.Dense(16, n_out)], seed=3, dtype="float64")
+
+
+#: name → (task, network builder, fit arguments)
+CASES = {
+    "mse_sgd_momentum": ("regression", lambda: _net(2),
+                         dict(loss="mse", optimizer=lambda: bp.optim.SGD(0.05, momentum=0.9, nesterov=True))),
+    "ce_adam_clip": ("classification", lambda: _net(3),
+                     dict(loss="cross_entropy", optimizer=lambda: bp.optim.Adam(1e-2), clip_norm=0.3,
+                          clip_value=0.05, validation_split=0.2)),
+    "bce_adamw": ("multilabel", lambda: _net(2),
+                  dict(loss="binary_cross_entropy", optimizer=lambda: bp.optim.AdamW(1e-2, weight_decay=0.1))),
+    "ce_class_and_sample_weights": ("classification", lambda: _net(3),
+                                    dict(loss="cross_entropy", optimizer=lambda: bp.optim.RMSProp(1e-2),
+                                         class_weight="balanced",
+                                         sample_weight=np.random.default_rng(1).uniform(0, 2, N))),
+    "sync_batchnorm_dropout_schedule": ("classification",
+                                        lambda: _net(3, bp.BatchNorm(16, sync=True), bp.Dropout(0.3)),
+                                        dict(loss="cross_entropy", validation_split=0.1,
+                                             optimizer=lambda: bp.optim.SGD(
+                                                 bp.optim.CosineDecay(0.1, total_steps=21), momentum=0.5))),
+}
+
+
+def run_case(name, comm=None, epochs=3, **extra):
+    task, make, kwargs = CASES[name]
+    X, y = data(task)
+    net = make()
+    kwargs = {**kwargs, "optimizer": kwargs["optimizer"](), **extra}
+    history = net.fit(X, y, epochs=epochs, batch_size=32, verbose=0, comm=comm, **kwargs)
+    return net, history
+
+
+def _save(path, net, history):
+    from mpi4py import MPI
+    np.savez(path, loss=np.array(history["loss"]), ranks=MPI.COMM_WORLD.Get_size(),
+             **{f"param/{k}": v for k, v in net.params.items()},
+             **{f"buffer/{k}": v for k, v in net.buffers.items()})
+
+
+def main(mode, out):
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
+    if mode == "equal":
+        for name in CASES:
+            net, history = run_case(name, comm)
+            if rank == 0:
+                _save(os.path.join(out, f"{name}.npz"), net, history)
+    elif mode == "resume":
+        ck = os.path.join(out, "run.ckpt.npz")
+        straight, h = run_case("sync_batchnorm_dropout_schedule", comm)
+        run_case("sync_batchnorm_dropout_schedule", comm, checkpoint=ck, epochs=2)
+        comm.Barrier()            # rank 0 has written the checkpoint
+        resumed, h2 = bp.resume(ck, *data("classification"), epochs=3, verbose=0, comm=comm)
+        if rank == 0:
+            _save(os.path.join(out, "straight.npz"), straight, h)
+            _save(os.path.join(out, "resumed.npz"), resumed, h2)
+    elif mode == "diverge":
+        X, y = data("classification")
+
+        def poison(net, record):      # rank 1's X only: its part of each batch gives NaN
+            if rank == 1 and record["epoch"] == 1:
+                X[:] = np.nan
+        cb = bp.training.Callback()
+        cb.on_epoch_end = poison
+        ck = os.path.join(out, "run.ckpt.npz")
+        try:
+            _net(3).fit(X, y, loss="cross_entropy", optimizer=bp.optim.SGD(0.1), epochs=3, batch_size=32,
+                        verbose=0, comm=comm, checkpoint=ck, callbacks=[cb],
+                        shuffle=False)
+            result = "no error"
+        except bp.DivergenceError as exc:
+            result = f"DivergenceError: {exc}"
+        with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
+            f.write(result)
+    elif mode == "kill":
+        def die(net, epoch):
+            if rank == 1 and epoch == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        cb = bp.training.Callback()
+        cb.on_epoch_begin = die
+        X, y = data("classification")
+        _net(3).fit(np.repeat(X, 20, axis=0), np.repeat(y, 20), loss="cross_entropy",
+                    optimizer=bp.optim.SGD(0.1), epochs=50, batch_size=32, verbose=0, comm=comm,
+                    callbacks=[cb])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

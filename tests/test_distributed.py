@@ -1,0 +1,93 @@
+"""Data-parallel training: an ``mpiexec -n 2`` run equals the one-process run.
+
+The programs run by ``mpiexec`` are in ``tests/mpi_cases.py``; each is a
+subprocess of pytest with a timeout and ``OMP_NUM_THREADS=1``. Without
+mpi4py or ``mpiexec`` the tests skip with a reason (they fail instead under
+``BPROP_REQUIRE_MPI=1``, as in CI).
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import mpi_cases
+from conftest import require_mpi
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def mpirun(mode, out, timeout=60, n=2):
+    mpiexec = require_mpi()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([ROOT, HERE, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([mpiexec, "-n", str(n), sys.executable, os.path.join(HERE, "mpi_cases.py"), mode,
+                           str(out)], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def equal_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mpi_equal")
+    proc = mpirun("equal", out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def _close(a, b, what, rtol=1e-12):
+    scale = max(float(np.max(np.abs(b))), 1e-300)
+    err = float(np.max(np.abs(a - b))) / scale
+    assert err <= rtol, f"{what}: max relative difference {err:.3g} > {rtol}"
+
+
+@pytest.mark.parametrize("case", sorted(mpi_cases.CASES))
+def test_two_processes_equal_one(equal_runs, case):
+    """3 epochs on 2 ranks give the parameters, buffers and losses of 3 epochs in one process."""
+    net, history = mpi_cases.run_case(case)
+    got = np.load(equal_runs / f"{case}.npz")
+    assert int(got["ranks"]) == 2
+    for k, v in net.params.items():
+        _close(got[f"param/{k}"], v, f"{case} parameter {k}")
+    for k, v in net.buffers.items():
+        _close(got[f"buffer/{k}"], v, f"{case} buffer {k}")
+    _close(got["loss"], np.array(history["loss"]), f"{case} loss history")
+    # and the runs did train: the parameters moved away from their initial values
+    fresh = mpi_cases.CASES[case][1]()
+    assert max(float(np.max(np.abs(net.params[k] - fresh.params[k]))) for k in net.params) > 1e-3
+
+
+def test_resume_on_two_ranks_is_bit_exact(tmp_path):
+    """2 epochs, a checkpoint, then bp.resume to 3 (all on 2 ranks) equals 3 epochs straight, bit for bit."""
+    proc = mpirun("resume", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = np.load(tmp_path / "straight.npz"), np.load(tmp_path / "resumed.npz")
+    assert int(a["ranks"]) == 2
+    for k in a.files:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_divergence_on_one_rank_stops_every_rank(tmp_path):
+    """Only rank 1's part overflows, yet both ranks raise the same DivergenceError; the checkpoint stays."""
+    proc = mpirun("diverge", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    msgs = [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)]
+    assert msgs[0].startswith("DivergenceError: training diverged at epoch 2, step 1"), msgs[0]
+    assert msgs[0] == msgs[1]
+    import bprop as bp
+    from bprop.training import load_checkpoint
+    arrays, meta = load_checkpoint(tmp_path / "run.ckpt.npz")     # epoch 1's, intact
+    assert meta["epoch"] == 1
+    assert bp.load(tmp_path / "run.ckpt.npz").n_params > 0
+
+
+def test_a_killed_rank_ends_the_run(tmp_path):
+    """kill -9 of rank 1 mid-run: mpiexec ends rank 0 and exits non-zero well within 30 s."""
+    t0 = time.monotonic()
+    proc = mpirun("kill", tmp_path, timeout=30)
+    assert time.monotonic() - t0 < 30
+    assert proc.returncode != 0
+    assert "KILLED" in proc.stdout + proc.stderr or "signal 9" in (proc.stdout + proc.stderr).lower(), \
+        proc.stdout[-2000:] + proc.stderr[-2000:]
