@@ -8,7 +8,9 @@
   both data-parallel; rank 0 writes both parameter sets;
 - ``diverge``: after epoch 1, rank 1's copy of X turns NaN, so only rank 1's
   part of each batch has a non-finite loss; each rank writes the error it got;
-- ``kill``: rank 1 sends itself SIGKILL at the start of epoch 2.
+- ``kill``: rank 1 sends itself SIGKILL at the start of epoch 2;
+- ``mismatch``: rank 1 passes 10 rows fewer (each rank writes the error it
+  got), then a callback raises on rank 1 only, which must abort every rank.
 
 The test computes the single-process run of a case with :func:`run_case`.
 """
@@ -123,6 +125,22 @@ def main(mode, out):
         _net(3).fit(np.repeat(X, 20, axis=0), np.repeat(y, 20), loss="cross_entropy",
                     optimizer=bp.optim.SGD(0.1), epochs=50, batch_size=32, verbose=0, comm=comm,
                     callbacks=[cb])
+    elif mode == "mismatch":
+        X, y = data("regression")
+        try:
+            _net(2).fit(X if rank == 0 else X[:-10], y if rank == 0 else y[:-10], loss="mse",
+                        optimizer=bp.optim.SGD(0.1), epochs=2, verbose=0, comm=comm)
+            result = "no error"
+        except bp.DistributedError as exc:
+            result = f"DistributedError: {exc}"
+        with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
+            f.write(result)
+
+        def fail(net, record):
+            if rank == 1 and record["epoch"] == 2:
+                raise RuntimeError("a callback failed on rank 1")
+        _net(2).fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=50, verbose=0, comm=comm,
+                    callbacks=[fail])
 
 
 if __name__ == "__main__":

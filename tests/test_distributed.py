@@ -7,6 +7,7 @@ mpi4py or ``mpiexec`` the tests skip with a reason (they fail instead under
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,8 +26,17 @@ def mpirun(mode, out, timeout=60, n=2):
     mpiexec = require_mpi()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([ROOT, HERE, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([mpiexec, "-n", str(n), sys.executable, os.path.join(HERE, "mpi_cases.py"), mode,
-                           str(out)], env=env, capture_output=True, text=True, timeout=timeout)
+    # A session of its own, so that a run past its timeout is killed with every rank it started.
+    proc = subprocess.Popen([mpiexec, "-n", str(n), sys.executable, os.path.join(HERE, "mpi_cases.py"), mode,
+                             str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +101,16 @@ def test_a_killed_rank_ends_the_run(tmp_path):
     assert proc.returncode != 0
     assert "KILLED" in proc.stdout + proc.stderr or "signal 9" in (proc.stdout + proc.stderr).lower(), \
         proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_other_data_on_one_rank_and_an_error_on_one_rank(tmp_path):
+    """Different data on rank 1: both ranks get DistributedError; then an error on rank 1 alone aborts both."""
+    t0 = time.monotonic()
+    proc = mpirun("mismatch", tmp_path, timeout=30)
+    assert time.monotonic() - t0 < 30
+    msgs = [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)]
+    assert msgs[0] == msgs[1]
+    assert msgs[0].startswith("DistributedError: rank(s) [1] were given other data"), msgs[0]
+    assert proc.returncode != 0
+    assert "error: rank 1 of 2 stopped (RuntimeError: a callback failed on rank 1); aborting every rank" \
+        in proc.stderr, proc.stderr[-2000:]

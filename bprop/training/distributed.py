@@ -34,6 +34,16 @@ statistics unless built with ``sync=True`` (Horovod's and torch DDP's
 default); Dropout draws the global batch's mask on every rank and uses its
 part's rows, so masks and generators agree with the single-process run.
 
+Faults. An error every rank meets at once (a :class:`~bprop.DivergenceError`
+— the numbers it is decided on are all-reduced, so identical —, a
+:class:`~bprop.DistributedError`, a bad argument while the run is set up) is
+raised on every rank, as in one process. An error on some ranks only would
+leave the others waiting in a collective forever, so :meth:`DataParallel.agree`
+turns it into a :class:`~bprop.DistributedError` on the other ranks while the
+run is set up, and :meth:`DataParallel.guard` turns it into ``MPI_Abort`` once
+it trains (Ctrl-C included: ``mpiexec`` sends SIGINT to every rank). A rank
+that dies is ``mpiexec``'s to notice: MPICH's ends every other rank at once.
+
 mpi4py is imported by the caller that makes the communicator, never here:
 ``comm`` is any object with mpi4py's ``Get_rank``, ``Get_size``,
 ``Allreduce``, ``Bcast``, ``allgather`` and ``bcast``.
@@ -41,11 +51,13 @@ mpi4py is imported by the caller that makes the communicator, never here:
 
 from __future__ import annotations
 
+import sys
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
-from ..errors import DistributedError
+from ..errors import DistributedError, DivergenceError
 
 
 def _in_place():
@@ -83,6 +95,48 @@ class DataParallel:
             for key in sorted(arrays):
                 self.comm.Bcast(arrays[key], root=0)
         net.rng.bit_generator.state = self.comm.bcast(net.rng.bit_generator.state, root=0)
+
+    def agree(self, build, what: str):
+        """``build()`` on every rank; if it raised on any, raise on all (its own error where it failed)."""
+        error = None
+        try:
+            result = build()
+        except Exception as exc:      # noqa: BLE001 - every error is passed on, to every rank
+            error = exc
+        failed = self.comm.allgather(None if error is None else f"{type(error).__name__}: {error}")
+        if error is not None:
+            raise error
+        bad = [(r, msg) for r, msg in enumerate(failed) if msg is not None]
+        if bad:
+            r, msg = bad[0]
+            raise DistributedError(f"rank {r} could not {what}: {msg}")
+        return result
+
+    def check_same_data(self, n_train: int, n_features: int, n_val: int, settings) -> None:
+        """Every rank must train on data of the same shape with the same settings."""
+        mine = (n_train, n_features, n_val, repr(settings))
+        every = self.comm.allgather(mine)
+        bad = [r for r, theirs in enumerate(every) if theirs != every[0]]
+        if bad:
+            raise DistributedError(
+                f"rank(s) {bad} were given other data or settings than rank 0 ({every[bad[0]][:3]} against "
+                f"{every[0][:3]} training rows, features, validation rows): every rank must call fit "
+                "with the same arguments and the same data (e.g. a memory map of the same file).")
+
+    @contextmanager
+    def guard(self):
+        """Abort every rank when an error that is not collective escapes training on one rank."""
+        try:
+            yield
+        except (DivergenceError, DistributedError):
+            raise                     # met by every rank at the same step
+        except BaseException as exc:  # noqa: BLE001 - one rank stopping would hang the others
+            code = 130 if isinstance(exc, KeyboardInterrupt) else 1
+            print(f"error: rank {self.rank} of {self.size} stopped ({type(exc).__name__}: {exc}); "
+                  "aborting every rank, as a data-parallel run cannot go on without it", file=sys.stderr,
+                  flush=True)
+            self.comm.Abort(code)
+            raise
 
     # ---------------------------------------------------------------- one step
     def part(self, start: int, end: int) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,14 +114,20 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         early_stopping = EarlyStopping(patience=early_stopping)
     elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
-    if comm is not None:
-        DataParallel(comm).broadcast_network(net)   # before the validation split draws from net.rng
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
                         early_stopping=early_stopping)
-    run = start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
-                    validation_data=validation_data, validation_split=validation_split,
-                    sample_weight=sample_weight, class_weight=class_weight)
+
+    def start():
+        return start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
+                         validation_data=validation_data, validation_split=validation_split,
+                         sample_weight=sample_weight, class_weight=class_weight)
+    if comm is None:
+        run = start()
+    else:
+        parallel = DataParallel(comm)
+        parallel.broadcast_network(net)   # before the validation split draws from net.rng
+        run = parallel.agree(start, "check its data")
     return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose, comm=comm)
 
 
@@ -132,9 +138,18 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
     ``comm``: an mpi4py communicator for data-parallel training (see :func:`fit`).
     """
     callbacks = as_callbacks(callbacks)
-    plan = _Plan.of(run, None if comm is None else DataParallel(comm))
+    if comm is None:
+        plan, guard = _Plan.of(run), nullcontext()
+    else:
+        parallel = DataParallel(comm)
+        data = run.data
+        parallel.check_same_data(len(data.X), data.X.shape[1], 0 if data.X_val is None else len(data.X_val),
+                                 run.settings)
+        plan = parallel.agree(lambda: _Plan.of(run, parallel), "plan its batches")
+        guard = parallel.guard()
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _sharded_layers(run.net, plan.parallel):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), guard, \
+            _sharded_layers(run.net, plan.parallel):
         return _train_epochs(run, plan, start_epoch, callbacks, checkpoint, verbose)
 
 
