@@ -9,6 +9,7 @@ import numpy as np
 
 from . import activations, layers as _layers
 from ._jit import check_backend
+from ._memmap import PageBudget, is_mapped, row_chunks
 from numbers import Integral
 
 from ._validation import Interval, check, check_dtype, check_X, check_same_length
@@ -199,6 +200,13 @@ class Sequential:
         Identity/Dropout layers returns a copy).
         """
         X = self._check_X(X)
+        if is_mapped(X):     # a memory-mapped X: chunks of rows, each chunk's pages released after it
+            pages, chunks = PageBudget(X), row_chunks(X)
+            outs = []
+            for s in chunks:
+                outs.append(self._forward(np.ascontiguousarray(X[s:s + chunks.step]), False).copy())
+                pages.add(outs[-1].nbytes + X[s:s + chunks.step].nbytes)
+            return np.concatenate(outs)
         out = self._forward(X, False)
         return out.copy() if out is X else out
 

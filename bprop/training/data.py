@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._memmap import PageBudget
 from .._validation import check_array, check_number, check_same_length
 
 
@@ -23,6 +24,11 @@ class TrainingData:
     validation set (``None``: none); ``split`` the ``(train, val)`` row
     indices of a ``validation_split`` (``None`` when there was none or when
     ``validation_data`` was given), kept so a checkpoint holds them.
+
+    ``X`` is never copied: after a ``validation_split`` both ``X`` and
+    ``X_val`` are the caller's whole array and ``rows``/``val_rows`` the
+    indices of their samples (``None``: every row), so a memory-mapped ``X``
+    stays on disk. ``Y`` and ``weights`` (small) hold the training rows only.
     """
 
     X: np.ndarray
@@ -31,6 +37,18 @@ class TrainingData:
     X_val: np.ndarray | None
     Y_val: np.ndarray | None
     split: tuple[np.ndarray, np.ndarray] | None
+    rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
+
+    @property
+    def n_train(self) -> int:
+        return len(self.X) if self.rows is None else len(self.rows)
+
+    @property
+    def n_val(self) -> int:
+        if self.X_val is None:
+            return 0
+        return len(self.X_val) if self.val_rows is None else len(self.val_rows)
 
 
 def labels_of(Y: np.ndarray, task: str) -> np.ndarray | None:
@@ -117,8 +135,8 @@ def prepare_data(net, X, y, loss, *, sample_weight=None, class_weight=None, vali
     if split is None:
         return TrainingData(X, Y, weights, None, None, None), loss
     train, val = split
-    return TrainingData(X[train], Y[train], None if weights is None else weights[train], X[val], Y[val],
-                        split), loss
+    return TrainingData(X, Y[train], None if weights is None else weights[train], X, Y[val], split,
+                        rows=train, val_rows=val), loss
 
 
 def batch_bounds(n: int, batch_size: int, merge_singleton: bool) -> list[tuple[int, int]]:
@@ -138,19 +156,34 @@ class Batches:
 
     A shuffled batch is gathered row by row into a small buffer per array,
     reused from batch to batch (contiguous, still in cache for the matmuls
-    that follow, no X-sized copy). ``None`` arrays give ``None``.
+    that follow, no X-sized copy). ``None`` arrays give ``None``. ``rows``
+    (one entry per array, ``None``: the array itself) maps sample ``i`` to row
+    ``rows[i]`` of its array — the training rows of an ``X`` left whole. A
+    memory-mapped array's pages are released as batches are read
+    (:class:`bprop._memmap.PageBudget`).
     """
 
-    def __init__(self, arrays, width: int):
+    def __init__(self, arrays, width: int, rows=None):
         self.arrays = tuple(arrays)
+        self.rows = tuple(rows) if rows is not None else (None,) * len(self.arrays)
         self.buffers = tuple(None if a is None else np.empty((width,) + a.shape[1:], a.dtype)
                              for a in self.arrays)
+        self.pages = tuple(None if a is None else PageBudget(a) for a in self.arrays)
 
     def take(self, start: int, end: int, perm: np.ndarray | None) -> tuple:
-        """The batch of every array: rows ``start:end``, or rows ``perm[start:end]`` when shuffled."""
-        if perm is None:
-            return tuple(None if a is None else a[start:end] for a in self.arrays)
-        idx = perm[start:end]
-        # mode="clip": the indices are in range; "raise" would copy through a temporary.
-        return tuple(None if a is None else np.take(a, idx, axis=0, out=buf[:end - start], mode="clip")
-                     for a, buf in zip(self.arrays, self.buffers))
+        """The batch of every array: samples ``start:end``, or samples ``perm[start:end]`` when shuffled."""
+        idx = None if perm is None else perm[start:end]
+        out = []
+        for a, buf, rows, pages in zip(self.arrays, self.buffers, self.rows, self.pages):
+            if a is None:
+                out.append(None)
+                continue
+            if rows is None and idx is None:
+                batch = a[start:end]
+            else:
+                at = idx if rows is None else rows[start:end] if idx is None else rows[idx]
+                # mode="clip": the indices are in range; "raise" would copy through a temporary.
+                batch = np.take(a, at, axis=0, out=buf[:end - start], mode="clip")
+            pages.add(batch.nbytes)
+            out.append(batch)
+        return tuple(out)

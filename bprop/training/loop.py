@@ -143,8 +143,7 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
     else:
         parallel = DataParallel(comm)
         data = run.data
-        parallel.check_same_data(len(data.X), data.X.shape[1], 0 if data.X_val is None else len(data.X_val),
-                                 run.settings)
+        parallel.check_same_data(data.n_train, data.X.shape[1], data.n_val, run.settings)
         plan = parallel.agree(lambda: _Plan.of(run, parallel), "plan its batches")
         guard = parallel.guard()
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
@@ -183,12 +182,13 @@ class _Plan:
     def of(cls, run: Run, parallel: DataParallel | None = None) -> "_Plan":
         net, data = run.net, run.data
         bn = [l for l in net.layers if isinstance(l, BatchNorm)]
-        bounds = batch_bounds(len(data.X), run.settings.batch_size, bool(bn))
+        bounds = batch_bounds(data.n_train, run.settings.batch_size, bool(bn))
         if parallel is not None:
             _check_parts(bounds, parallel.size, per_rank_bn=any(not l.sync for l in bn))
         arrays = (data.X, data.Y, labels_of(data.Y, run.loss.task), data.weights)
         es = run.settings.early_stopping
-        return cls(bounds=bounds, batches=Batches(arrays, max(e - s for s, e in bounds)),
+        return cls(bounds=bounds, batches=Batches(arrays, max(e - s for s, e in bounds),
+                                                  rows=(data.rows, None, None, None)),
                    grad_keys=[f"{i}.W" for i, l in enumerate(net.layers) if isinstance(l, Dense)],
                    monitor=None if es is None else es.column(data.X_val is not None), parallel=parallel,
                    dropout=tuple(l for l in net.layers if isinstance(l, Dropout)) if parallel else ())
@@ -209,7 +209,7 @@ def _train_epochs(run: Run, plan: _Plan, start_epoch: int, callbacks: list[Callb
                   verbose: int) -> History:
     net, history = run.net, run.state.history
     info = {"epochs": run.settings.epochs, "initial_epoch": start_epoch, "steps_per_epoch": len(plan.bounds),
-            "n_train": len(run.data.X), "n_val": 0 if run.data.X_val is None else len(run.data.X_val)}
+            "n_train": run.data.n_train, "n_val": run.data.n_val}
     for cb in callbacks:
         cb.on_train_begin(net, info)
     stop = None
@@ -269,7 +269,7 @@ def _diverged(run: Run, what: str) -> DivergenceError:
 def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -> tuple[EpochMeter, str | None]:
     """One pass over the training batches; returns the epoch's meter and a callback's stop reason."""
     last_finite = _LastFinite.of(run)
-    perm = run.net.rng.permutation(len(run.data.X)) if run.settings.shuffle else None
+    perm = run.net.rng.permutation(run.data.n_train) if run.settings.shuffle else None
     meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y)
     stop = None
     parallel = plan.parallel
@@ -347,7 +347,7 @@ def _end_epoch(run: Run, plan: _Plan, meter: EpochMeter, epoch: int, t0: float, 
     rec = {"epoch": epoch, **meter.record()}
     if run.data.X_val is not None:
         rec.update(evaluate(net, run.data.X_val, run.data.Y_val, run.loss, prefix="val_",
-                            parallel=plan.parallel))
+                            parallel=plan.parallel, rows=run.data.val_rows))
     rec["lr"] = history.step_lr[-1] if history.step_lr else (opt.lr or float("nan"))
     rec["time"] = time.perf_counter() - t0
     history.records.append(rec)

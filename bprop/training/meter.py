@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import metrics as _metrics
+from .._memmap import PageBudget
 from ..losses import Loss
 from .data import labels_of
 
@@ -17,16 +18,26 @@ def _predicted_labels(out: np.ndarray, task: str) -> np.ndarray:
     return np.argmax(out, axis=1) if task == "classification" else out > 0
 
 
-def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "", parallel=None) -> dict:
+def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "", parallel=None,
+             rows=None) -> dict:
     """Loss and metrics of ``net`` in eval mode on prepared ``X``, ``Y`` (chunked forward passes).
+
+    ``rows``: the samples are rows ``rows`` of ``X`` (a validation split of an ``X`` left whole).
+    A memory-mapped ``X`` is read chunk by chunk, its pages released as it goes.
 
     With ``parallel`` (a :class:`~.distributed.DataParallel`) each rank runs the
     forward pass of a contiguous ``1/N`` of the rows and the outputs are
     gathered, so every rank computes the same metrics as one process would.
     """
     task = loss.task
-    lo, hi = (0, len(X)) if parallel is None else parallel.part(0, len(X))
-    outs = [net._forward(X[s:min(s + EVAL_CHUNK, hi)], False) for s in range(lo, hi, EVAL_CHUNK)]
+    n = len(X) if rows is None else len(rows)
+    lo, hi = (0, n) if parallel is None else parallel.part(0, n)
+    pages, outs = PageBudget(X), []
+    for s in range(lo, hi, EVAL_CHUNK):
+        e = min(s + EVAL_CHUNK, hi)
+        chunk = X[s:e] if rows is None else np.take(X, rows[s:e], axis=0)
+        outs.append(net._forward(chunk, False))
+        pages.add(chunk.nbytes)
     out = outs[0] if len(outs) == 1 else np.concatenate(outs) if outs else \
         np.empty((0, Y.shape[1]), net.dtype)
     if parallel is not None:
