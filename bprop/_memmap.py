@@ -19,8 +19,8 @@ import numpy as np
 
 #: Bytes read from a mapped array between two releases of its pages.
 RELEASE_EVERY = 64 << 20
-#: Bytes of rows per chunk in a streaming pass (finiteness checks).
-CHUNK_BYTES = 16 << 20
+#: Bytes of rows per chunk in a pass over a mapped array (finiteness checks, predict, evaluate).
+CHUNK_BYTES = 4 << 20
 
 
 def mapping(a) -> mmap.mmap | None:
@@ -37,13 +37,18 @@ def is_mapped(a) -> bool:
     return mapping(a) is not None
 
 
+def chunk_rows(a, default: int) -> int:
+    """Rows per chunk of ``a``: ``default``, at most :data:`CHUNK_BYTES` of rows when ``a`` is mapped."""
+    if not is_mapped(a):
+        return default
+    row_bytes = max(a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64)), 1)
+    return max(min(default, CHUNK_BYTES // row_bytes), 1)
+
+
 def row_chunks(a) -> range:
     """Start rows of chunks of about :data:`CHUNK_BYTES` of ``a`` (one chunk: the whole of an in-memory array)."""
-    n = len(a)
-    if not is_mapped(a) or n == 0:
-        return range(0, max(n, 1), max(n, 1))
-    row_bytes = max(a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64)), 1)
-    return range(0, n, max(CHUNK_BYTES // row_bytes, 1))
+    n = max(len(a), 1)
+    return range(0, n, chunk_rows(a, n))
 
 
 class PageBudget:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import metrics as _metrics
-from .._memmap import PageBudget
+from .._memmap import PageBudget, chunk_rows
 from ..losses import Loss
 from .data import labels_of
 
@@ -32,9 +32,9 @@ def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "",
     task = loss.task
     n = len(X) if rows is None else len(rows)
     lo, hi = (0, n) if parallel is None else parallel.part(0, n)
-    pages, outs = PageBudget(X), []
-    for s in range(lo, hi, EVAL_CHUNK):
-        e = min(s + EVAL_CHUNK, hi)
+    pages, outs, step = PageBudget(X), [], chunk_rows(X, EVAL_CHUNK)
+    for s in range(lo, hi, step):
+        e = min(s + step, hi)
         chunk = X[s:e] if rows is None else np.take(X, rows[s:e], axis=0)
         outs.append(net._forward(chunk, False))
         pages.add(chunk.nbytes)
