@@ -114,3 +114,55 @@ def test_other_data_on_one_rank_and_an_error_on_one_rank(tmp_path):
     assert proc.returncode != 0
     assert "error: rank 1 of 2 stopped (RuntimeError: a callback failed on rank 1); aborting every rank" \
         in proc.stderr, proc.stderr[-2000:]
+
+
+def _cli_mpi(tmp_path, *args, n=2, timeout=60):
+    mpiexec = require_mpi()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([mpiexec, "-n", str(n), sys.executable, "-m", "bprop", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return proc.returncode, stdout, stderr
+
+
+def _models_close(a, b, rtol=1e-12):
+    import bprop as bp
+    na, nb = bp.load(a), bp.load(b)
+    for k, v in nb.params.items():
+        _close(na.params[k], v, f"parameter {k}", rtol)
+    for k, v in nb.buffers.items():
+        _close(na.buffers[k], v, f"buffer {k}", rtol)
+
+
+def test_mpiexec_bprop_train_equals_one_process(tmp_path):
+    """`mpiexec -n 2 bprop train` writes the model.npz of `bprop train` (float64, SyncBN, dropout), to 1e-12."""
+    from bprop.cli import main
+    args = ["train", "--data", "digits", "--dtype", "float64", "--epochs", "3", "--batchnorm", "--sync-batchnorm",
+            "--dropout", "0.1", "--no-plots"]
+    rc, out, err = _cli_mpi(tmp_path, *args, "--out", "two")
+    assert rc == 0, err[-3000:]
+    assert out.count("run folder: two") == 1          # rank 0 alone prints
+    assert main([*args, "--out", str(tmp_path / "one"), "--quiet"]) == 0
+    _models_close(tmp_path / "two" / "model.npz", tmp_path / "one" / "model.npz")
+    # resume on 2 ranks to 4 epochs equals 4 epochs in one process
+    rc, out, err = _cli_mpi(tmp_path, "train", "--resume", "two", "--epochs", "4", "--quiet")
+    assert rc == 0, err[-3000:]
+    assert main([*args[:6], "4", *args[7:], "--out", str(tmp_path / "one4"), "--quiet"]) == 0
+    _models_close(tmp_path / "two" / "model.npz", tmp_path / "one4" / "model.npz")
+
+
+def test_mpiexec_bprop_train_error_on_rank_0_ends_every_rank(tmp_path):
+    """The run folder is in use only for rank 0, which holds the lock: every rank ends with its one error line."""
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "model.npz").write_text("not empty")
+    t0 = time.monotonic()
+    rc, out, err = _cli_mpi(tmp_path, "train", "--epochs", "1", "--out", "busy", timeout=30)
+    assert time.monotonic() - t0 < 30
+    assert rc == 2, err[-2000:]
+    assert err.count("error: ") >= 1 and "busy" in err

@@ -18,7 +18,7 @@ import math
 import sys
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -145,6 +145,8 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
         data = run.data
         parallel.check_same_data(data.n_train, data.X.shape[1], data.n_val, run.settings)
         plan = parallel.agree(lambda: _Plan.of(run, parallel), "plan its batches")
+        # a callback may stop the run on one rank: the ranks then agree on every stop (one rank may have none)
+        plan = replace(plan, agree_stops=parallel.any(bool(callbacks)))
         guard = parallel.guard()
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), guard, \
@@ -177,6 +179,7 @@ class _Plan:
     monitor: str | None    # the History column early stopping watches
     parallel: DataParallel | None = None   # the ranks of a data-parallel run
     dropout: tuple = ()    # the Dropout layers, told each step which rows of the global batch are theirs
+    agree_stops: bool = False   # data-parallel with callbacks on some rank: stops are agreed on
 
     @classmethod
     def of(cls, run: Run, parallel: DataParallel | None = None) -> "_Plan":
@@ -283,7 +286,7 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
                 layer.part = (a - s, b - s, e - s)
             c = _step(run, meter, plan.batches.take(a, b, perm), epoch, step, last_finite, share, parallel)
         stop_now = any(cb.on_batch_end(run.net, step, c) for cb in callbacks)
-        if parallel is not None and callbacks:
+        if plan.agree_stops:
             stop_now = parallel.any(stop_now)
         if stop_now:
             stop = "stopped by callback"
@@ -360,7 +363,7 @@ def _end_epoch(run: Run, plan: _Plan, meter: EpochMeter, epoch: int, t0: float, 
     if verbose and root:
         _print_record(rec, run.settings.epochs)
     stop_now = any(cb.on_epoch_end(net, rec) for cb in callbacks)
-    if plan.parallel is not None and callbacks:
+    if plan.agree_stops:
         stop_now = plan.parallel.any(stop_now)
     if stop_now and stop is None:
         stop = "stopped by callback"
