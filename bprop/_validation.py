@@ -108,9 +108,9 @@ def check_X(X, n_features: int | None, dtype) -> np.ndarray:
     """
     if is_mapped(X) and getattr(X, "dtype", None) != np.dtype(dtype):
         raise ValueError(f"X is a memory-mapped {X.dtype} array but the network computes in "
-                         f"{np.dtype(dtype).name}: converting it would read all of X ({X.nbytes / 2**20:,.0f} MiB) "
+                         f"{np.dtype(dtype).name}: converting it would read all of X ({X.nbytes / 2**20:,.1f} MiB) "
                          f"into memory. Save X as {np.dtype(dtype).name} once (np.save(path, X.astype("
-                         f"np.{np.dtype(dtype).name}))) or build the network with dtype={X.dtype.name!r}")
+                         f"np.{np.dtype(dtype).name}))) or build the network with dtype={X.dtype.name!r} (--dtype {X.dtype.name})")
     X = check_array(X, name="X", dtype=dtype, ndim=2)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features per sample but the network expects "

@@ -26,9 +26,13 @@ def mpirun(mode, out, timeout=60, n=2):
     mpiexec = require_mpi()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([ROOT, HERE, os.environ.get("PYTHONPATH", "")])}
-    # A session of its own, so that a run past its timeout is killed with every rank it started.
-    proc = subprocess.Popen([mpiexec, "-n", str(n), sys.executable, os.path.join(HERE, "mpi_cases.py"), mode,
-                             str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return _killable([mpiexec, "-n", str(n), sys.executable, os.path.join(HERE, "mpi_cases.py"), mode, str(out)],
+                     env, timeout)
+
+
+def _killable(cmd, env, timeout, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in a session of its own, so that past its timeout it is killed with every rank it started."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
@@ -120,15 +124,8 @@ def _cli_mpi(tmp_path, *args, n=2, timeout=60):
     mpiexec = require_mpi()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([mpiexec, "-n", str(n), sys.executable, "-m", "bprop", *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    return proc.returncode, stdout, stderr
+    proc = _killable([mpiexec, "-n", str(n), sys.executable, "-m", "bprop", *args], env, timeout, cwd=tmp_path)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def _models_close(a, b, rtol=1e-12):

@@ -106,3 +106,39 @@ def test_a_200_mb_file_is_never_copied(tmp_path):
         tracemalloc.stop()
     assert out.shape == (n, 10)
     assert peak < 20 << 20, f"peak {peak / 2**20:.1f} MiB allocated for a {Xm.nbytes / 2**20:.0f} MiB X"
+
+
+def test_cli_npy_and_npz_train_the_same_model_from_the_maps(tmp_path, rng):
+    """--data npy:X.npy,y.npy and --data npz:FILE map the same arrays and train the same network."""
+    from bprop.cli import main
+    X = rng.normal(size=(400, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    common = ["train", "--epochs", "2", "--dtype", "float64", "--no-plots", "--quiet"]
+    assert main([*common, "--data", f"npy:{tmp_path / 'X.npy'},{tmp_path / 'y.npy'}", "--out", str(tmp_path / "a")]) == 0
+    assert main([*common, "--data", f"npz:{tmp_path / 'd.npz'}", "--out", str(tmp_path / "b")]) == 0
+    a, b = bp.load(tmp_path / "a" / "model.npz"), bp.load(tmp_path / "b" / "model.npz")
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    from bprop.data import load
+    ds = load(f"npz:{tmp_path / 'd.npz'}", test_size=0.25)
+    assert is_mapped(ds.X_train) and ds.X_train.dtype == np.float64
+    np.testing.assert_array_equal(ds.X_test, X[300:])     # the last quarter of the rows, in place
+
+
+def test_npz_that_cannot_be_mapped_is_refused_with_the_fix(tmp_path, rng):
+    from bprop.data import DataFileError, load
+    X = rng.normal(size=(20, 3))
+    np.savez_compressed(tmp_path / "c.npz", X=X, y=np.zeros(20, np.int64))
+    with pytest.raises(DataFileError, match=r"compressed \(np.savez_compressed\), so it cannot be memory-mapped; "
+                                            r"write the file with np.savez"):
+        load(f"npz:{tmp_path / 'c.npz'}")
+    np.savez(tmp_path / "n.npz", features=X, y=np.zeros(20, np.int64))
+    with pytest.raises(DataFileError, match=r"has no array named 'X' \(it has features, y\)"):
+        load(f"npz:{tmp_path / 'n.npz'}")
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", np.zeros(19, np.int64))
+    with pytest.raises(DataFileError, match=r"y must have one row per row of X \(20\), got shape \(19,\)"):
+        load(f"npy:{tmp_path / 'X.npy'},{tmp_path / 'y.npy'}")

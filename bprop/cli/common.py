@@ -39,7 +39,7 @@ def check_data_name(spec: str, option: str = "--data") -> str:
     from .. import data as bdata
     if not isinstance(spec, str) or not spec.strip():
         raise UsageError(f"{option}: expected a data set name or csv:PATH, got {spec!r} (see: bprop datasets)")
-    if spec.lower().startswith("csv:"):
+    if spec.lower().startswith(("csv:", "npy:", "npz:")):
         return spec
     key = spec.strip().lower().replace("_", "-")
     names = bdata.names()

@@ -277,7 +277,9 @@ def resolve(args, file_cfg: dict) -> dict:
     if cfg["standardize"] is None:
         # MNIST pixels are already in [0, 1], and border pixels that are almost always 0 would get a tiny
         # std and blow up to z-scores in the thousands on new images: leave image sets as they are.
-        cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist")
+        # Arrays on disk (npy:/npz:) are used as they are: standardising would copy X into memory.
+        cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist") and \
+            not out["data"].lower().startswith(("npy:", "npz:"))
     out["standardize"] = _setting(cfg["standardize"], "standardize")
     out["layers"] = parse_int_list(cfg["layers"], "--layers", allow_empty=True)
     check_network_size(out["layers"])
@@ -338,12 +340,19 @@ class Prepared:
     """The data of a run, split and standardised, and what the network needs to know about it."""
 
     def __init__(self, cfg: dict, ds, standardizer, loss):
+        from .._memmap import is_mapped
         from ..data._dataset import split
         self.ds = ds
         self.task = ds.task
         self.loss = loss
         X, y = ds.X_train, ds.y_train
-        if cfg["val_split"] > 0:
+        if cfg["val_split"] > 0 and is_mapped(X):
+            # a memory map stays one: the validation part is its last rows, a view (see bprop.data.arrays)
+            cut = len(X) - int(math.ceil(cfg["val_split"] * len(X)))
+            if cut < 1:
+                raise ValueError(f"--val-split {cfg['val_split']} leaves no training rows out of {len(X)}")
+            Xt, yt, Xv, yv = X[:cut], y[:cut], X[cut:], y[cut:]
+        elif cfg["val_split"] > 0:
             if len(X) < 2:
                 raise ValueError(f"{ds.name} has {len(X)} training sample(s): too few for --val-split")
             Xt, yt, Xv, yv = split(X, y, test_size=cfg["val_split"], seed=cfg["seed"],
