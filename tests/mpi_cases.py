@@ -9,6 +9,8 @@
 - ``diverge``: after epoch 1, rank 1's copy of X turns NaN, so only rank 1's
   part of each batch has a non-finite loss; each rank writes the error it got;
 - ``kill``: rank 1 sends itself SIGKILL at the start of epoch 2;
+- ``estimator``: a ``BPClassifier(comm=...)`` with early stopping and no
+  ``random_state`` (rank 0's seed is used everywhere);
 - ``mismatch``: rank 1 passes 10 rows fewer (each rank writes the error it
   got), then a callback raises on rank 1 only, which must abort every rank.
 
@@ -125,6 +127,15 @@ def main(mode, out):
         _net(3).fit(np.repeat(X, 20, axis=0), np.repeat(y, 20), loss="cross_entropy",
                     optimizer=bp.optim.SGD(0.1), epochs=50, batch_size=32, verbose=0, comm=comm,
                     callbacks=[cb])
+    elif mode == "estimator":        # BPClassifier(comm=...) with early stopping and no random_state
+        from bprop.sklearn import BPClassifier
+        X, y = data("classification")
+        clf = BPClassifier((16,), max_epochs=4, early_stopping=True, batch_size=32, dtype="float64", comm=comm,
+                           tol=None).fit(X, y)
+        seed = clf.net_.seed
+        if rank == 0:
+            np.savez(os.path.join(out, "estimator.npz"), seed=seed, proba=clf.predict_proba(X),
+                     ranks=comm.Get_size(), **{f"param/{k}": v for k, v in clf.net_.params.items()})
     elif mode == "mismatch":
         X, y = data("regression")
         try:

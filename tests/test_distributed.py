@@ -163,3 +163,19 @@ def test_mpiexec_bprop_train_error_on_rank_0_ends_every_rank(tmp_path):
     assert time.monotonic() - t0 < 30
     assert rc == 2, err[-2000:]
     assert err.count("error: ") >= 1 and "busy" in err
+
+
+@pytest.mark.filterwarnings("ignore:.*max_epochs=4 reached")
+def test_estimator_with_comm_equals_one_process(tmp_path):
+    """BPClassifier(comm=MPI.COMM_WORLD) on 2 ranks equals BPClassifier(random_state=rank 0's seed) in one."""
+    from bprop.sklearn import BPClassifier
+    proc = mpirun("estimator", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = np.load(tmp_path / "estimator.npz")
+    assert int(got["ranks"]) == 2
+    X, y = mpi_cases.data("classification")
+    clf = BPClassifier((16,), max_epochs=4, early_stopping=True, batch_size=32, dtype="float64", tol=None,
+                       random_state=int(got["seed"])).fit(X, y)
+    for k, v in clf.net_.params.items():
+        _close(got[f"param/{k}"], v, f"parameter {k}")
+    _close(got["proba"], clf.predict_proba(X), "predict_proba")
