@@ -18,6 +18,7 @@ The test computes the single-process run of a case with :func:`run_case`.
 """
 
 import os
+import shutil
 import signal
 import sys
 
@@ -95,10 +96,17 @@ def main(mode, out):
         straight, h = run_case("sync_batchnorm_dropout_schedule", comm)
         run_case("sync_batchnorm_dropout_schedule", comm, checkpoint=ck, epochs=2)
         comm.Barrier()            # rank 0 has written the checkpoint
+        if rank == 0:
+            shutil.copy(ck, os.path.join(out, "epoch2.ckpt.npz"))   # for a resume in one process
+        comm.Barrier()
         resumed, h2 = bp.resume(ck, *data("classification"), epochs=3, verbose=0, comm=comm)
         if rank == 0:
             _save(os.path.join(out, "straight.npz"), straight, h)
             _save(os.path.join(out, "resumed.npz"), resumed, h2)
+        X, y = data("classification")   # per-rank BatchNorm: a checkpoint only 2 ranks can continue
+        _net(3, bp.BatchNorm(16)).fit(X, y, loss="cross_entropy", optimizer=bp.optim.SGD(0.1), epochs=1,
+                                      batch_size=32, verbose=0, comm=comm,
+                                      checkpoint=os.path.join(out, "per_rank_bn.ckpt.npz"))
     elif mode == "diverge":
         X, y = data("classification")
 

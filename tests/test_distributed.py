@@ -81,6 +81,18 @@ def test_resume_on_two_ranks_is_bit_exact(tmp_path):
     assert int(a["ranks"]) == 2
     for k in a.files:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    import bprop as bp
+    # SyncBN: the 2-rank checkpoint of epoch 2 continues in one process, equal to 3 epochs in one process
+    net, _ = bp.resume(tmp_path / "epoch2.ckpt.npz", *mpi_cases.data("classification"), epochs=3, verbose=0,
+                       checkpoint=None)
+    ref, _ = mpi_cases.run_case("sync_batchnorm_dropout_schedule")
+    for k, v in ref.params.items():
+        _close(net.params[k], v, f"parameter {k}")
+    # per-rank BatchNorm: another number of processes would be another run, and says so
+    with pytest.raises(ValueError, match=r"written by a run on 2 process\(es\) and this one has 1: its "
+                                         r"BatchNorm layers normalise each process's part.*mpiexec -n 2"):
+        bp.resume(tmp_path / "per_rank_bn.ckpt.npz", *mpi_cases.data("classification"), epochs=2, verbose=0,
+                  checkpoint=None)
 
 
 def test_divergence_on_one_rank_stops_every_rank(tmp_path):

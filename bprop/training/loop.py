@@ -138,6 +138,7 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
     ``comm``: an mpi4py communicator for data-parallel training (see :func:`fit`).
     """
     callbacks = as_callbacks(callbacks)
+    _check_ranks(run, start_epoch, 1 if comm is None else comm.Get_size())
     if comm is None:
         plan, guard = _Plan.of(run), nullcontext()
     else:
@@ -152,6 +153,18 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), guard, \
             _sharded_layers(run.net, plan.parallel):
         return _train_epochs(run, plan, start_epoch, callbacks, checkpoint, verbose)
+
+
+def _check_ranks(run: Run, start_epoch: int, ranks: int) -> None:
+    """A run continued on another number of processes is the same run unless BatchNorm uses per-rank statistics."""
+    per_rank_bn = any(isinstance(l, BatchNorm) and not l.sync for l in run.net.layers)
+    if start_epoch > 0 and ranks != run.state.ranks and per_rank_bn and max(ranks, run.state.ranks) > 1:
+        raise ValueError(f"the checkpoint was written by a run on {run.state.ranks} process(es) and this one has "
+                         f"{ranks}: its BatchNorm layers normalise each process's part of a batch, so another "
+                         f"number of processes would train a different network. Resume with mpiexec -n "
+                         f"{run.state.ranks} (a network with BatchNorm(sync=True), or without BatchNorm, "
+                         "resumes on any number, equal to rounding).")
+    run.state.ranks = ranks
 
 
 @contextmanager
