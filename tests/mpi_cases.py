@@ -9,6 +9,7 @@
 - ``diverge``: after epoch 1, rank 1's copy of X turns NaN, so only rank 1's
   part of each batch has a non-finite loss; each rank writes the error it got;
 - ``kill``: rank 1 sends itself SIGKILL at the start of epoch 2;
+- ``long``: trains for hours unless interrupted (the Ctrl-C test);
 - ``estimator``: a ``BPClassifier(comm=...)`` with early stopping and no
   ``random_state`` (rank 0's seed is used everywhere);
 - ``mismatch``: rank 1 passes 10 rows fewer (each rank writes the error it
@@ -135,6 +136,13 @@ def main(mode, out):
         _net(3).fit(np.repeat(X, 20, axis=0), np.repeat(y, 20), loss="cross_entropy",
                     optimizer=bp.optim.SGD(0.1), epochs=50, batch_size=32, verbose=0, comm=comm,
                     callbacks=[cb])
+    elif mode == "long":             # trains until interrupted; rank 0 says when the first epoch is done
+        def started(net, record):
+            if rank == 0 and record["epoch"] == 1:
+                open(os.path.join(out, "started"), "w").close()
+        X, y = data("classification")
+        _net(3).fit(np.repeat(X, 20, axis=0), np.repeat(y, 20), loss="cross_entropy", optimizer=bp.optim.SGD(0.1),
+                    epochs=10_000, batch_size=32, verbose=0, comm=comm, callbacks=[started])
     elif mode == "estimator":        # BPClassifier(comm=...) with early stopping and no random_state
         from bprop.sklearn import BPClassifier
         X, y = data("classification")

@@ -119,6 +119,29 @@ def test_a_killed_rank_ends_the_run(tmp_path):
         proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
+def test_ctrl_c_stops_every_rank(tmp_path):
+    """SIGINT to the process group (what a terminal's Ctrl-C does) ends every rank, exit status 130."""
+    mpiexec = require_mpi()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([ROOT, HERE, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([mpiexec, "-n", "2", sys.executable, os.path.join(HERE, "mpi_cases.py"), "long",
+                             str(tmp_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "the run did not start"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "KeyboardInterrupt" in stderr and "aborting every rank" in stderr
+
+
 def test_other_data_on_one_rank_and_an_error_on_one_rank(tmp_path):
     """Different data on rank 1: both ranks get DistributedError; then an error on rank 1 alone aborts both."""
     t0 = time.monotonic()
