@@ -4,7 +4,7 @@ Writes ``X.npy`` (float32, default 1,000,000 × 1024 = 3.8 GiB, in chunks) and
 ``y.npy`` to a scratch folder, then, in a fresh process, trains a
 1024-256-10 network (ReLU, cross-entropy, Adam, batch 256) for one epoch on
 ``np.load(..., mmap_mode="r")`` and predicts on the whole file. It reports
-that process's peak resident set (``ru_maxrss``: the Python heap *and* the
+that process's peak resident set (``VmHWM``: the Python heap *and* the
 file's pages mapped in), its baseline after importing bprop, and the time.
 
     python benchmarks/out_of_core.py                    # 3.8 GiB file, ~2 min on 2 cores
@@ -49,6 +49,14 @@ def write_files(folder: Path, rows: int) -> None:
 
 
 def _rss_mib() -> float:
+    """This process's peak resident set in MiB: ``VmHWM`` (Linux; it starts afresh at exec, unlike
+    ``ru_maxrss``, which a child inherits from the parent that forked it), else ``ru_maxrss``."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # Linux: KiB
 
 

@@ -142,3 +142,16 @@ def test_npz_that_cannot_be_mapped_is_refused_with_the_fix(tmp_path, rng):
     np.save(tmp_path / "y.npy", np.zeros(19, np.int64))
     with pytest.raises(DataFileError, match=r"y must have one row per row of X \(20\), got shape \(19,\)"):
         load(f"npy:{tmp_path / 'X.npy'},{tmp_path / 'y.npy'}")
+
+
+def test_row_reader_reads_the_rows_of_a_view_of_a_map(tmp_path, rng):
+    """RowReader (os.preadv from the file) gives np.take's rows, for a map and for a slice of it."""
+    from bprop._memmap import RowReader
+    X = rng.normal(size=(97, 5))
+    Xm, _ = _files(tmp_path, X, np.zeros(97))
+    idx = rng.permutation(60)[:17]
+    for view, ref in ((Xm, X), (Xm[30:90], X[30:90])):
+        reader = RowReader.of(np.asarray(view))
+        assert reader is not None
+        np.testing.assert_array_equal(reader.take(idx, np.empty((len(idx), 5))), ref[idx])
+    assert RowReader.of(X) is None and RowReader.of(Xm[:, :2]) is None      # in memory; not C-ordered rows

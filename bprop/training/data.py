@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._memmap import PageBudget
+from .._memmap import PageBudget, RowReader
 from .._validation import check_array, check_number, check_same_length
 
 
@@ -159,8 +159,9 @@ class Batches:
     that follow, no X-sized copy). ``None`` arrays give ``None``. ``rows``
     (one entry per array, ``None``: the array itself) maps sample ``i`` to row
     ``rows[i]`` of its array — the training rows of an ``X`` left whole. A
-    memory-mapped array's pages are released as batches are read
-    (:class:`bprop._memmap.PageBudget`).
+    memory-mapped array's rows are read from its file when scattered
+    (:class:`bprop._memmap.RowReader`) and its pages released as contiguous
+    batches are read (:class:`bprop._memmap.PageBudget`).
     """
 
     def __init__(self, arrays, width: int, rows=None):
@@ -169,12 +170,13 @@ class Batches:
         self.buffers = tuple(None if a is None else np.empty((width,) + a.shape[1:], a.dtype)
                              for a in self.arrays)
         self.pages = tuple(None if a is None else PageBudget(a) for a in self.arrays)
+        self.readers = tuple(None if a is None else RowReader.of(a) for a in self.arrays)
 
     def take(self, start: int, end: int, perm: np.ndarray | None) -> tuple:
         """The batch of every array: samples ``start:end``, or samples ``perm[start:end]`` when shuffled."""
         idx = None if perm is None else perm[start:end]
         out = []
-        for a, buf, rows, pages in zip(self.arrays, self.buffers, self.rows, self.pages):
+        for a, buf, rows, pages, reader in zip(self.arrays, self.buffers, self.rows, self.pages, self.readers):
             if a is None:
                 out.append(None)
                 continue
@@ -182,6 +184,9 @@ class Batches:
                 batch = a[start:end]
             else:
                 at = idx if rows is None else rows[start:end] if idx is None else rows[idx]
+                if reader is not None:      # a memory map: read the rows from the file, map nothing
+                    out.append(reader.take(at, buf[:end - start]))
+                    continue
                 # mode="clip": the indices are in range; "raise" would copy through a temporary.
                 batch = np.take(a, at, axis=0, out=buf[:end - start], mode="clip")
             pages.add(batch.nbytes)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import metrics as _metrics
-from .._memmap import PageBudget, chunk_rows
+from .._memmap import PageBudget, RowReader, chunk_rows
 from ..losses import Loss
 from .data import labels_of
 
@@ -33,11 +33,17 @@ def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "",
     n = len(X) if rows is None else len(rows)
     lo, hi = (0, n) if parallel is None else parallel.part(0, n)
     pages, outs, step = PageBudget(X), [], chunk_rows(X, EVAL_CHUNK)
+    reader = RowReader.of(X) if rows is not None else None
     for s in range(lo, hi, step):
         e = min(s + step, hi)
-        chunk = X[s:e] if rows is None else np.take(X, rows[s:e], axis=0)
+        if rows is None:
+            chunk = X[s:e]
+            pages.add(chunk.nbytes)
+        else:
+            idx = rows[s:e]
+            chunk = np.take(X, idx, axis=0) if reader is None else \
+                reader.take(idx, np.empty((len(idx),) + X.shape[1:], X.dtype))
         outs.append(net._forward(chunk, False))
-        pages.add(chunk.nbytes)
     out = outs[0] if len(outs) == 1 else np.concatenate(outs) if outs else \
         np.empty((0, Y.shape[1]), net.dtype)
     if parallel is not None:
