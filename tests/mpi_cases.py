@@ -13,7 +13,8 @@
 - ``estimator``: a ``BPClassifier(comm=...)`` with early stopping and no
   ``random_state`` (rank 0's seed is used everywhere);
 - ``mismatch``: rank 1 passes 10 rows fewer (each rank writes the error it
-  got), then a callback raises on rank 1 only, which must abort every rank.
+  got); rank 1's parameters drift by 1e-9 (the checksum error, written too);
+  then a callback raises on rank 1 only, which must abort every rank.
 
 The test computes the single-process run of a case with :func:`run_case`.
 """
@@ -161,6 +162,18 @@ def main(mode, out):
         except bp.DistributedError as exc:
             result = f"DistributedError: {exc}"
         with open(os.path.join(out, f"rank{rank}.txt"), "w") as f:
+            f.write(result)
+
+        def nudge(net, record):      # rank 1's network drifts from rank 0's: the epoch checksum sees it
+            if rank == 1 and record["epoch"] == 1:
+                net.params["0.W"][0, 0] += 1e-9
+        try:
+            _net(2).fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=3, verbose=0, comm=comm,
+                        callbacks=[nudge])
+            result = "no error"
+        except bp.DistributedError as exc:
+            result = f"DistributedError: {exc}"
+        with open(os.path.join(out, f"sync{rank}.txt"), "w") as f:
             f.write(result)
 
         def fail(net, record):

@@ -142,14 +142,19 @@ def test_ctrl_c_stops_every_rank(tmp_path):
     assert "KeyboardInterrupt" in stderr and "aborting every rank" in stderr
 
 
-def test_other_data_on_one_rank_and_an_error_on_one_rank(tmp_path):
-    """Different data on rank 1: both ranks get DistributedError; then an error on rank 1 alone aborts both."""
+def test_other_data_drift_and_an_error_on_one_rank(tmp_path):
+    """Other data on rank 1, then drifted parameters on rank 1: DistributedError on both ranks; then an
+    error on rank 1 alone aborts both."""
     t0 = time.monotonic()
     proc = mpirun("mismatch", tmp_path, timeout=30)
     assert time.monotonic() - t0 < 30
     msgs = [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)]
     assert msgs[0] == msgs[1]
     assert msgs[0].startswith("DistributedError: rank(s) [1] were given other data"), msgs[0]
+    sync = [(tmp_path / f"sync{r}.txt").read_text() for r in (0, 1)]
+    assert sync[0] == sync[1]
+    assert sync[0].startswith("DistributedError: after epoch 2 the parameters of rank(s) [1] differ from "
+                              "rank 0's"), sync[0]
     assert proc.returncode != 0
     assert "error: rank 1 of 2 stopped (RuntimeError: a callback failed on rank 1); aborting every rank" \
         in proc.stderr, proc.stderr[-2000:]
