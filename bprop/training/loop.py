@@ -169,7 +169,10 @@ def _check_ranks(run: Run, start_epoch: int, ranks: int) -> None:
 
 @contextmanager
 def _sharded_layers(net, parallel):
-    """Give BatchNorm(sync=True) layers the communicator for the duration of a data-parallel run."""
+    """Give BatchNorm(sync=True) layers the communicator for the duration of a data-parallel run.
+
+    Afterwards no layer keeps a communicator or a Dropout part (the network predicts and trains alone).
+    """
     synced = [l for l in net.layers if isinstance(l, BatchNorm) and l.sync] if parallel is not None else []
     for layer in synced:
         layer.comm = parallel.comm
@@ -177,8 +180,9 @@ def _sharded_layers(net, parallel):
         yield
     finally:
         for layer in net.layers:
-            if isinstance(layer, (BatchNorm, Dropout)):
+            if isinstance(layer, BatchNorm):
                 layer.comm = None
+            elif isinstance(layer, Dropout):
                 layer.part = None
 
 
