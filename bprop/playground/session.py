@@ -34,7 +34,7 @@ from ..data.tabular import read_csv
 from ..explain.equations import step_sections
 from ..explain.render import MarkdownRenderer
 from ..explain.step import Setup, take_step
-from ..layers import Dense
+from ..layers import BatchNorm, Dense
 from ..mlp import build_mlp
 from ..training import Callback
 
@@ -408,10 +408,17 @@ class Session:
         return maps
 
     def sample_trace(self) -> list[dict]:
-        """z, a and δ of every layer for the selected training sample: ``net.trace`` on that one row."""
+        """z, a and δ of every layer for the selected training sample: ``net.trace`` on that one row.
+
+        A network with BatchNorm cannot take a batch of one in training mode; its
+        sample is traced as row ``selected`` of the whole training set (so its δ carries 1/n).
+        """
         r = self.selected
-        recs = self.net.trace(self.X_train[r:r + 1], self.t_train[r:r + 1], self.loss)
-        return [{"z": rec["z"][0].tolist(), "a": rec["a_out"][0].tolist(), "delta": rec["delta"][0].tolist()}
+        if any(isinstance(layer, BatchNorm) for layer in self.net.layers):
+            recs, row = self.net.trace(self.X_train, self.t_train, self.loss), r
+        else:
+            recs, row = self.net.trace(self.X_train[r:r + 1], self.t_train[r:r + 1], self.loss), 0
+        return [{"z": rec["z"][row].tolist(), "a": rec["a_out"][row].tolist(), "delta": rec["delta"][row].tolist()}
                 for rec in recs]
 
     def snapshot(self) -> dict:
