@@ -229,3 +229,22 @@ def test_uploaded_csv_with_more_features_draws_the_first_two():
 
 def test_defaults_are_a_valid_config():
     assert check_config({}) == {**DEFAULTS, "layers": DEFAULTS["layers"]}
+
+
+def test_l1_regularisation_adds_lambda_sign_theta_to_the_gradient():
+    from bprop.optim.transforms import AddL1Penalty, from_config
+
+    s = Session(lambda m: None, check_config({"regularization": "l1", "reg_rate": 0.01, "learning_rate": 0.1}))
+    try:
+        before = {k: v.copy() for k, v in s.net.params.items()}
+        s.step()
+        for k, theta in before.items():   # SGD: θ ← θ − η (∂C/∂θ + λ sign θ)
+            expected = theta - 0.1 * (s.net.grads[k] + 0.01 * np.sign(theta))
+            np.testing.assert_allclose(s.net.params[k], expected, rtol=0, atol=1e-15)
+        assert "L1" in s.command_line()
+    finally:
+        s.close()
+    t = from_config(AddL1Penalty(0.5).get_config())
+    assert isinstance(t, AddL1Penalty) and t.l1 == 0.5
+    with pytest.raises(ValueError):
+        AddL1Penalty(-1)

@@ -36,6 +36,7 @@ from ..explain.render import MarkdownRenderer
 from ..explain.step import Setup, take_step
 from ..layers import BatchNorm, Dense
 from ..mlp import build_mlp
+from ..optim.transforms import AddL1Penalty
 from ..training import Callback
 
 #: snapshots per second while playing
@@ -61,7 +62,7 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 INITS = ("auto", "uniform", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal",
          "orthogonal")
 LOSSES = ("auto", "mse", "cross_entropy", "binary_cross_entropy")
-REGULARIZATIONS = ("none", "l2")
+REGULARIZATIONS = ("none", "l1", "l2")
 
 #: the settings of a session and what each may be (the argument-check vocabulary of bprop._validation)
 CONSTRAINTS = {
@@ -258,11 +259,15 @@ class Session:
         self.optimizer = self._optimizer()
 
     def _optimizer(self):
+        """The optimiser by name; L2 is its ``weight_decay``, L1 an :class:`AddL1Penalty` before its chain."""
         cfg = self.cfg
         kwargs = {"lr": cfg["learning_rate"]}
         if cfg["regularization"] == "l2":
             kwargs["weight_decay"] = cfg["reg_rate"]
-        return optim.get(cfg["optimizer"], **kwargs)
+        opt = optim.get(cfg["optimizer"], **kwargs)
+        if cfg["regularization"] == "l1" and cfg["reg_rate"] > 0:
+            return optim.chain(AddL1Penalty(cfg["reg_rate"]), *opt.transforms)
+        return opt
 
     # ------------------------------------------------------------------ training
     def train_epochs(self, epochs: int = 1) -> None:
@@ -324,6 +329,8 @@ class Session:
 
     def _sections(self, s) -> list[dict]:
         opt = type(self.optimizer).__name__
+        if self.cfg["regularization"] == "l1" and self.cfg["reg_rate"] > 0:
+            opt = f"{self.cfg['optimizer']} + L1"
         plain = opt == "SGD" and self.cfg["optimizer"] == "sgd" and self.cfg["regularization"] == "none"
         setup = Setup(title="", widths=[], activation="", output_activation=self.output_activation or "identity",
                       loss_label=self.loss.name, optimizer_label=self.cfg["optimizer"], optimizer_class=opt,
@@ -511,7 +518,10 @@ class Session:
             parts += ["--init", cfg["init"]]
         if cfg["regularization"] == "l2" and cfg["reg_rate"]:
             parts += ["--weight-decay", f"{cfg['reg_rate']:g}"]
-        return " ".join(parts)
+        line = " ".join(parts)
+        if cfg["regularization"] == "l1" and cfg["reg_rate"]:
+            line += f"   # bprop train has no L1 option: the playground adds λ·sign(θ) with λ = {cfg['reg_rate']:g}"
+        return line
 
     # ------------------------------------------------------------------ messages
     def handle(self, msg) -> list[dict]:
