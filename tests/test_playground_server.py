@@ -248,3 +248,21 @@ def test_l1_regularisation_adds_lambda_sign_theta_to_the_gradient():
     assert isinstance(t, AddL1Penalty) and t.l1 == 0.5
     with pytest.raises(ValueError):
         AddL1Penalty(-1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")     # the diverging loss overflows on its way to inf
+def test_a_diverging_run_stops_play_with_an_error_message():
+    msgs = []
+    s = Session(msgs.append, check_config({"dataset": "plane", "learning_rate": 10,
+                                           "layers": [{"units": 8, "activation": "relu"}]}))
+    try:
+        s.handle({"type": "play"})
+        deadline = time.monotonic() + 10
+        while not any(m["type"] == "error" for m in msgs) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        err = next(m for m in msgs if m["type"] == "error")
+        assert "training stopped: training diverged" in err["message"] and "smaller learning rate" in err["message"]
+        assert not s.playing and s.thread.is_alive()
+        assert s.handle({"type": "reset"})[-1]["epoch"] == 0
+    finally:
+        s.close()

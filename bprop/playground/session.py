@@ -348,15 +348,14 @@ class Session:
                     self.wake.wait()
                 if self.closed:
                     return
-            try:
-                self.train_epochs(1)
-            except (FloatingPointError, ValueError) as exc:
-                with self.lock:
+                try:
+                    self.train_epochs(1)       # under the same lock: no epoch starts after a pause is handled
+                except Exception as exc:       # noqa: BLE001 - reported to the page; the thread must live on
                     self.playing = False
                     self.error = str(exc)
-                self.publish({"type": "error", "message": f"training stopped: {exc}"})
-                self.publish(self.snapshot())
-                continue
+                    self.publish({"type": "error", "message": f"training stopped: {exc}"})
+                    self.publish(self.snapshot())
+                    continue
             now = time.monotonic()
             if now - last >= 1.0 / SNAPSHOT_HZ:
                 last = now
@@ -367,8 +366,10 @@ class Session:
                 time.sleep(0)   # let a command take the lock
 
     def set_playing(self, playing: bool) -> None:
+        # The flag first, without the lock: the worker reads it before every epoch, so a pause never
+        # waits for the lock behind a worker that takes it again at once.
+        self.playing = playing
         with self.lock:
-            self.playing = playing
             self.wake.notify_all()
 
     def close(self) -> None:

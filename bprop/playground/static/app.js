@@ -83,7 +83,10 @@
     if (m.type === "snapshot") { snap = m; drawSnapshot(); }
     else if (m.type === "data") { data = m; if (m.config) syncControls(m.config); showError(""); }
     else if (m.type === "formulas") { formulas = m; renderFormulas(); }
-    else if (m.type === "error") showError(m.message);
+    else if (m.type === "error") {
+      showError(m.message);
+      if (m.request === "config") send({type: "hello"});   // back to the settings the server kept
+    }
     else if (m.type === "export") onExport(m);
     else if (m.type === "state") document.body.classList.toggle("playing", m.playing);
   }
@@ -98,6 +101,7 @@
     try {
       const c = JSON.parse(decodeURIComponent(location.hash.slice(1)));
       if (c && typeof c === "object") cfg = Object.assign(JSON.parse(JSON.stringify(DEFAULT)), c);
+      if (cfg.dataset === "csv") cfg.dataset = DEFAULT.dataset;   // an uploaded file is not in the link
     } catch (e) { showError("the link's settings (#…) could not be read; starting from the defaults"); }
   }
   function configure() { writeHash(); formulas = null; renderFormulas(); send({type: "config", config: cfg}); }
