@@ -160,3 +160,47 @@ def test_switch_the_language(page):
     assert "反向传播" in page.locator(_testid("formulas")).inner_text()
     page.click(_testid("lang"))
     assert page.locator(_testid("play")).inner_text() == "play"
+
+
+def test_controls_rebuild_the_network_and_the_link_reproduces_it(page, server, browser):
+    page.click(_testid("add-layer"))
+    page.wait_for_selector(_testid("neuron-3-0"))             # inputs, three hidden layers, output
+    page.select_option(_testid("optimizer"), "adam")
+    page.select_option(_testid("learning-rate"), "0.01")
+    page.select_option(_testid("dataset"), "spiral")
+    page.wait_for_selector(_testid("neuron-4-2"))             # three classes: three output neurons
+    page.click(_testid("remove-layer"))
+    page.wait_for_function("document.querySelector('[data-testid=neuron-4-0]') === null")
+    page.click(_testid("step"))
+    page.wait_for_selector("[data-testid=formulas] .eq")
+    page.hover(_testid("edge-1-0-0"))
+    assert "m =" in page.locator(_testid("tooltip")).inner_text()     # Adam's moments
+    link = page.url
+    other = browser.new_page()
+    try:
+        other.goto(link)
+        other.wait_for_selector(_testid("neuron-3-2"))
+        assert other.locator(_testid("optimizer")).input_value() == "adam"
+        assert other.locator(_testid("dataset")).input_value() == "spiral"
+        assert other.locator(_testid("learning-rate")).input_value() == "0.01"
+    finally:
+        other.close()
+
+
+def test_deep_sigmoid_preset_shows_the_gradient_flow(page, tmp_path):
+    page.select_option(_testid("preset"), "deep_sigmoid")
+    page.wait_for_selector(_testid("neuron-6-0"))
+    page.click(_testid("play"))
+    page.wait_for_function("Number(document.querySelector('[data-testid=epoch]').textContent) >= 20",
+                           timeout=30000)
+    page.click(_testid("pause"))
+    drawn = page.evaluate("""() => {
+        const c = document.querySelector('[data-testid=gradient-flow]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }""")
+    assert drawn > 500
+    page.check(_testid("show-grads"))
+    page.check(_testid("discretize"))
+    page.check(_testid("show-test"))
+    page.screenshot(path=_artefact(tmp_path, "playground-deep-sigmoid.png"), full_page=True)
+    assert page.errors == []

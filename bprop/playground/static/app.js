@@ -224,7 +224,9 @@
       ctx.stroke();
       const last = g[g.length - 1].norms[l];   // the bar of the latest epoch
       ctx.fillStyle = CLASS_COLORS[k % CLASS_COLORS.length];
-      ctx.fillRect(cv.width - 56 + k * (50 / layers.length), y(last), 50 / layers.length - 2, cv.height - 14 - y(last));
+      const bx = cv.width - 56 + k * (50 / layers.length);
+      ctx.fillRect(bx, y(last), 50 / layers.length - 2, cv.height - 14 - y(last));
+      ctx.font = "9px sans-serif"; ctx.fillText(`W${l}`, bx, cv.height - 3);   // the bar's layer
     });
     ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
     ctx.fillText(`10^${hi.toFixed(1)}`, 0, 10); ctx.fillText(`10^${lo.toFixed(1)}`, 0, cv.height - 2);
