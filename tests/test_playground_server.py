@@ -210,7 +210,12 @@ def test_exports_model_history_and_command(client, tmp_path):
         assert _until(ws, "export")["text"].startswith("epoch,step,loss,val_loss,grad_norm_W1")
         _send(ws, type="export", what="command")
         cmd = _until(ws, "export")["text"]
-        assert cmd.startswith("bprop train --data circles") and "--lr 0.03" in cmd
+        assert cmd.startswith("bprop train --data circles") and "--lr 0.03" in cmd and "#" not in cmd
+    from bprop.cli import main
+
+    run = tmp_path / "run"
+    argv = cmd.split()[1:] + ["--epochs", "1", "--quiet", "--no-plots", "--out", str(run)]
+    assert main(argv) == 0 and (run / "model.npz").exists()      # the command line runs as it is
 
 
 def test_uploaded_csv_with_more_features_draws_the_first_two():

@@ -503,7 +503,7 @@ class Session:
         parts = ["bprop", "train", "--data", data]
         if cfg["dataset"] != "csv":
             parts += ["--n-samples", str(cfg["n_samples"]), "--noise", f"{cfg['noise']:g}"]
-        parts += ["--test-size", f"{1 - cfg['train_ratio']:g}"]
+        parts += ["--test-size", f"{1 - cfg['train_ratio']:g}", "--no-standardize"]
         if cfg["layers"]:
             parts += ["--layers", ",".join(str(layer["units"]) for layer in cfg["layers"]),
                       "--activation", cfg["layers"][0]["activation"]]
@@ -519,10 +519,17 @@ class Session:
             parts += ["--init", cfg["init"]]
         if cfg["regularization"] == "l2" and cfg["reg_rate"]:
             parts += ["--weight-decay", f"{cfg['reg_rate']:g}"]
-        line = " ".join(parts)
+        missing = []     # what bprop train's options cannot say
         if cfg["regularization"] == "l1" and cfg["reg_rate"]:
-            line += f"   # bprop train has no L1 option: the playground adds λ·sign(θ) with λ = {cfg['reg_rate']:g}"
-        return line
+            missing.append(f"L1 λ = {cfg['reg_rate']:g}")
+        if cfg["dataset"] != "csv" and cfg["features"] != ["x1", "x2"]:
+            missing.append(f"features {', '.join(cfg['features'])}")
+        if len({layer["activation"] for layer in cfg["layers"]}) > 1:
+            missing.append(f"activations {', '.join(layer['activation'] for layer in cfg['layers'])}")
+        if cfg["bias_init"]:
+            missing.append(f"bias init {cfg['bias_init']:g}")
+        line = " ".join(parts)
+        return line + (f"   # not expressible as options: {'; '.join(missing)}" if missing else "")
 
     # ------------------------------------------------------------------ messages
     def handle(self, msg) -> list[dict]:
