@@ -70,7 +70,9 @@ def run(args) -> int:
     if args.browser:
         import webbrowser
 
-        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+        opener = threading.Timer(0.5, webbrowser.open, args=(url,))   # once the server listens
+        opener.daemon = True
+        opener.start()
     try:
         server.run(sockets=[sock])
     finally:
