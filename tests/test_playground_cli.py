@@ -76,3 +76,13 @@ def test_serves_the_page_and_stops_on_ctrl_c_with_one_line():
             proc.kill()
             proc.communicate()
     assert proc.returncode == 130 and err == "error: interrupted\n" and out == ""
+
+
+def test_import_bprop_and_the_session_need_no_web_server():
+    code = ("import sys, bprop, bprop.cli, bprop.playground.session; "
+            "bprop.cli.build_parser(); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn', 'websockets')]; "
+            "print(', '.join(bad)); sys.exit(1 if bad else 0)")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
