@@ -86,6 +86,7 @@ def create_app(*, lang: str = "en", allowed_hosts=("127.0.0.1", "localhost", "::
         raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     allowed = {h.lower().strip("[]") for h in allowed_hosts}
     sessions: set[Session] = set()
+    slots = [0]                        # connections being served
     folder = static_dir()
     page = (folder / "index.html").read_text(encoding="utf-8").replace("{{LANG}}", lang)
 
@@ -109,11 +110,18 @@ def create_app(*, lang: str = "en", allowed_hosts=("127.0.0.1", "localhost", "::
             await ws.close(code=CLOSE_POLICY)      # before accept: the handshake is refused (HTTP 403)
             return
         await ws.accept()
-        if len(sessions) >= max_sessions:
+        if slots[0] >= max_sessions:
             await ws.send_text(encode({"type": "error", "message": f"the playground serves {max_sessions} "
                                        "sessions at once; close another tab and reload"}))
             await ws.close(code=CLOSE_BUSY)
             return
+        slots[0] += 1                  # taken before any await, so that two connections cannot share the last one
+        try:
+            await _serve(ws)
+        finally:
+            slots[0] -= 1
+
+    async def _serve(ws: WebSocket):
         loop = asyncio.get_running_loop()
         pending: collections.deque = collections.deque()
         ready = asyncio.Event()
@@ -126,7 +134,10 @@ def create_app(*, lang: str = "en", allowed_hosts=("127.0.0.1", "localhost", "::
             ready.set()
 
         def publish(msg):              # from the session's thread
-            loop.call_soon_threadsafe(deliver, msg)
+            try:
+                loop.call_soon_threadsafe(deliver, msg)
+            except RuntimeError:       # the server has stopped: nobody to tell
+                pass
 
         session = await asyncio.to_thread(Session, publish)
         sessions.add(session)
