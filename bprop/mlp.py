@@ -82,8 +82,9 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
         ``False``: no Dense layer has a bias (e.g. the worked examples of the tutorials).
     bias_init : float or str, default 0.0
         Initial bias of every Dense layer that has one (e.g. 0.01 for ReLU layers).
-    batchnorm : bool, default False
-        A ``BatchNorm`` after every hidden Dense layer. Such a Dense layer has
+    batchnorm : bool or sequence of bool, default False
+        A ``BatchNorm`` after every hidden Dense layer, or one flag per hidden
+        layer. Such a Dense layer has
         **no bias**: BatchNorm subtracts the batch mean,
         :math:`\hat z = (z - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}`, so a bias
         :math:`b` cancels in :math:`z - \mu_B` and gets the gradient
@@ -114,15 +115,16 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
     hidden = [int(h) for h in hidden]
     acts = _per_hidden_layer("activation", activation, len(hidden))
     drops = _per_hidden_layer("dropout", dropout, len(hidden))
+    norms = _per_hidden_layer("batchnorm", batchnorm, len(hidden))
     auto = init is None or init == "auto"
 
     def init_before(act):
         return default_init(act) if auto else init
 
     layers, n = [], n_in
-    for h, act, p in zip(hidden, acts, drops):
-        layers.append(Dense(n, h, init=init_before(act), bias=bias and not batchnorm, bias_init=bias_init))
-        if batchnorm:
+    for h, act, p, norm in zip(hidden, acts, drops, norms):
+        layers.append(Dense(n, h, init=init_before(act), bias=bias and not norm, bias_init=bias_init))
+        if norm:
             layers.append(BatchNorm(h, sync=sync_batchnorm))
         layers.append(activations.get(act))
         if p > 0:

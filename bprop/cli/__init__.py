@@ -1,4 +1,4 @@
-"""The ``bprop`` command: train, evaluate, predict, explain, gradcheck, datasets.
+"""The ``bprop`` command: train, evaluate, predict, explain, gradcheck, datasets, playground.
 
 ``main(argv)`` parses the command line, runs one sub-command and returns its
 exit status. Every error a user can cause ends as one line ``error: …`` on
@@ -26,7 +26,7 @@ from .options import EXIT_FAILURE, EXIT_INTERRUPTED, HelpFormatter, Parser, Usag
 __all__ = ["main", "build_parser"]
 
 #: sub-command -> module (in the order ``bprop --help`` lists them)
-COMMANDS = ("train", "evaluate", "predict", "explain", "gradcheck", "datasets")
+COMMANDS = ("train", "evaluate", "predict", "explain", "gradcheck", "datasets", "playground")
 
 EXAMPLES = """\
 examples:
@@ -39,6 +39,7 @@ examples:
   bprop explain                                 # backpropagation by hand: the 1-1-1 sigmoid example
   bprop gradcheck --layers 4,8,3 --activation tanh --batchnorm
   bprop datasets                                # what --data accepts
+  bprop playground                              # backpropagation live in the browser
 
 Run 'bprop COMMAND --help' for the options of a command, each with an example.
 """
