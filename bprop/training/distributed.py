@@ -28,6 +28,11 @@ changes is one step (:meth:`DataParallel.part` and :meth:`DataParallel.allreduce
    numbers on every rank, so the parameters stay identical; a CRC-32 of the
    parameters is compared once per epoch (:meth:`DataParallel.check_in_sync`).
 
+Other collectives of a step, only where they are needed: a synchronised
+BatchNorm layer all-reduces its row count and two ``(d,)`` sums in the
+forward pass and one ``(2, d)`` sum in the backward pass; with callbacks the
+ranks agree on a stop with one flag per step (:meth:`DataParallel.any`).
+
 The result equals the single-process run up to the order of floating-point
 sums (≈1e-16 relative per step in float64). BatchNorm keeps per-rank batch
 statistics unless built with ``sync=True`` (Horovod's and torch DDP's
