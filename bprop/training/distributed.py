@@ -30,7 +30,7 @@ changes is one step (:meth:`DataParallel.part` and :meth:`DataParallel.allreduce
 
 Other collectives of a step, only where they are needed: a synchronised
 BatchNorm layer all-reduces its row count and two ``(d,)`` sums in the
-forward pass and one ``(2, d)`` sum in the backward pass; with callbacks the
+forward pass, its row count and one ``(2, d)`` sum in the backward pass; with callbacks the
 ranks agree on a stop with one flag per step (:meth:`DataParallel.any`).
 
 The result equals the single-process run up to the order of floating-point
