@@ -264,8 +264,8 @@ def findings(name: str, results, cfg: dict, tr) -> list[str]:
     if name == "init":
         L = len(results[0].grad_start)
         out.append(tr("{depth} hidden layers of {width}, {activation}; ratio = ‖∂C/∂W⁽¹⁾‖ / ‖∂C/∂W⁽ᴸ⁾‖ "
-                      "(L = {L}) at step 0: below 0.01 the gradient vanishes (梯度消失), above 100 it "
-                      "explodes (梯度爆炸).").format(depth=cfg["depth"], width=cfg["width"],
+                      "(L = {L}) at step 0: below 0.01 the gradient vanishes, above 100 it "
+                      "explodes.").format(depth=cfg["depth"], width=cfg["width"],
                                                  activation=cfg["activation"], L=L))
         for kind in ("vanishing", "exploding", "stable"):
             names = [f"{r.name} ({g(r.ratio_start)})" for r in results if r.verdict == kind]

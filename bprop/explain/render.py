@@ -12,6 +12,7 @@ implement the hooks; none of them looks at the format of another.
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from typing import ClassVar
 
 import numpy as np
@@ -252,9 +253,9 @@ class Renderer:
 
     def mistake(self, m: dict, lr: float) -> None:
         """The tutorial's w1 update beside BP2's (numbers of :func:`~bprop.explain.step.tutorial_mistake`)."""
-        self.heading("A classic mistake (the tutorial's sample code)", level=2)
+        self.heading(self.tr("A classic mistake (the tutorial's sample code)"), level=2)
         a1 = self.num(m["a1"])
-        self.paragraph(Sym(MISTAKE.text.format(a1=a1), MISTAKE.latex.format(a1=a1)))
+        self.paragraph(Sym(self.tr(MISTAKE.text).format(a1=a1), self.tr(MISTAKE.latex).format(a1=a1)))
         minus, times = self.OPS["minus"], self.OPS["times"]
         factors = ([m["dW1"]], [m["a1"], m["dW1"]])
         rows = []
@@ -288,7 +289,8 @@ class TextRenderer(Renderer):
 
     def heading(self, text, level=2):
         self.emit(text)
-        self.emit("=" * len(text) if level == 1 else "-" * len(text))
+        width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)   # 汉字 take two columns
+        self.emit("=" * width if level == 1 else "-" * width)
         if level > 1:
             self.emit()
 
@@ -314,9 +316,9 @@ class TextRenderer(Renderer):
         width = len(str(rows[-1][0]))
         for step, c, out, params in rows:
             line = f"  step {step:>{width}}  C = {c}  a⁽ᴸ⁾ = {out}"
-            self.emit(line + (f"  after the update: {params}" if with_params else ""))
+            self.emit(line + (f"  {self.tr('after the update:')} {params}" if with_params else ""))
         self.emit()
-        self.emit("  (C and a⁽ᴸ⁾ are those of the forward pass of that step, before its update)")
+        self.emit("  " + self.tr("(C and a⁽ᴸ⁾ are those of the forward pass of that step, before its update)"))
         self.emit()
 
     def check_table(self, rows):
@@ -330,9 +332,9 @@ class TextRenderer(Renderer):
 
     def mistake_steps(self, rows):
         for label, _, rule, sub, result in rows:
-            self.emit(f"    {label:<16}w1 ← {rule.text:<19}= {sub} = {result}")
+            self.emit(f"    {self.tr(label):<16}w1 ← {rule.text:<19}= {sub} = {result}")
         self.emit()
-        self.emit("  Its w2 update is right: w2 ← w2 − η ∂C/∂w2 (gradient_output = −∂C/∂w2).")
+        self.emit("  " + self.tr("Its w2 update is right: w2 ← w2 − η ∂C/∂w2 (gradient_output = −∂C/∂w2)."))
         self.emit()
 
 
@@ -388,7 +390,7 @@ class MarkdownRenderer(_LatexMath):
         for step, c, out, params in rows:
             self.emit(f"| {step} | ${c}$ | ${out}$ |" + (f" ${params}$ |" if with_params else ""))
         self.emit()
-        self.emit("C and the output are those of the forward pass of that step, before its update.")
+        self.emit(self.tr("C and the output are those of the forward pass of that step, before its update."))
         self.emit()
 
     def check_table(self, rows):
@@ -403,7 +405,7 @@ class MarkdownRenderer(_LatexMath):
         for _, tag, rule, sub, result in rows:
             self.emit(f"- {tag}: $w_1 \\leftarrow {rule.latex} = {sub} = {result}$")
         self.emit()
-        self.emit(W2_IS_RIGHT)
+        self.emit(self.tr(W2_IS_RIGHT))
         self.emit()
 
 
@@ -471,7 +473,7 @@ class LatexRenderer(_LatexMath):
         self.emit(" \\\\\n".join(f"  w_1 &\\leftarrow {rule.latex} = {sub} = {result} \\tag*{{{tag}}}"
                                  for _, tag, rule, sub, result in rows))
         self.emit(r"\end{align*}")
-        self.emit(W2_IS_RIGHT)
+        self.emit(self.tr(W2_IS_RIGHT))
         self.emit()
 
 
