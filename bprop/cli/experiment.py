@@ -37,6 +37,9 @@ import numpy as np
 from .options import UsageError, add_parser, check_name, parse_float, parse_int_list
 
 NAMES = ("init", "depth", "batchnorm", "optimizers")
+#: the initialisers of 'bprop experiment init' (bprop.experiments.INITS, spelled here so --help stays light)
+INIT_NAMES = ("uniform", "normal", "xavier_uniform", "xavier_normal", "he_normal", "lecun_normal", "orthogonal",
+              "he_normal+0.01")
 
 EXAMPLES = """\
   bprop experiment init                              # 10 × 64 sigmoid net, 8 initialisers, ~10 s
@@ -49,7 +52,8 @@ EXAMPLES = """\
 
 #: the settings of each experiment, default and --full; an option given on the command line wins
 DEFAULTS = {
-    "init": {"activation": "sigmoid", "depth": 10, "width": 64, "epochs": 3, "lr": 0.1, "n_samples": None},
+    "init": {"activation": "sigmoid", "depth": 10, "width": 64, "epochs": 3, "lr": 0.1, "n_samples": None,
+             "inits": ",".join(INIT_NAMES)},
     "depth": {"activation": "sigmoid", "depths": "2,4,8,16", "width": 64, "init": "xavier_uniform",
               "repeats": 3, "n_samples": None},
     "batchnorm": {"activation": "sigmoid", "depth": 4, "width": 64, "epochs": 3, "inits": "normal,uniform,"
@@ -177,14 +181,9 @@ def load(cfg: dict, quiet: bool):
 def _run_init(cfg, data, tick):
     from ..experiments import init_experiment
     X, y, Xt, yt, _ = data
-    return init_experiment(X, y, Xt, yt, inits=cfg.get("inits", None) or _default_inits(), depth=cfg["depth"],
+    return init_experiment(X, y, Xt, yt, inits=cfg["inits"], depth=cfg["depth"],
                            width=cfg["width"], activation=cfg["activation"], epochs=cfg["epochs"], lr=cfg["lr"],
                            batch_size=cfg["batch_size"], seed=cfg["seed"], tick=tick)
-
-
-def _default_inits():
-    from ..experiments import INITS
-    return list(INITS)
 
 
 def _run_depth(cfg, data, tick):
@@ -216,7 +215,7 @@ RUNNERS = {"init": _run_init, "depth": _run_depth, "batchnorm": _run_batchnorm, 
 def units(cfg: dict, name: str) -> int:
     """How many ticks the experiment's progress bar counts."""
     if name == "init":
-        return len(cfg.get("inits") or _default_inits())
+        return len(cfg["inits"])
     if name == "depth":
         return len(cfg["depths"])
     if name == "batchnorm":
@@ -264,23 +263,21 @@ def findings(name: str, results, cfg: dict, tr) -> list[str]:
     if name == "init":
         L = len(results[0].grad_start)
         out.append(tr("{depth} hidden layers of {width}, {activation}; ratio = ‖∂C/∂W⁽¹⁾‖ / ‖∂C/∂W⁽ᴸ⁾‖ "
-                      "(L = {L}) at step 0: below 0.01 the gradient vanishes, above 100 it "
-                      "explodes.").format(depth=cfg["depth"], width=cfg["width"],
+                      "(L = {L}) and growth = Var a⁽ᴸ⁻¹⁾ / Var a⁽¹⁾ at step 0: below 0.01 the signal vanishes, "
+                      "above 100 (or a diverged run) it explodes.").format(depth=cfg["depth"], width=cfg["width"],
                                                  activation=cfg["activation"], L=L))
         for kind in ("vanishing", "exploding", "stable"):
-            names = [f"{r.name} ({g(r.ratio_start)})" for r in results if r.verdict == kind]
+            names = [f"{r.name} ({g(r.ratio_start)}, {g(r.growth)})" for r in results if r.verdict == kind]
             if names:
-                out.append(tr("{kind}: {names}.").format(kind=tr(kind).capitalize(), names=", ".join(names)))
+                out.append(tr("{kind} (ratio, growth): {names}.").format(kind=tr(kind).capitalize(),
+                                                                          names=", ".join(names)))
         best = max(results, key=lambda r: -1 if not np.isfinite(r.accuracy) else r.accuracy)
         worst = min(results, key=lambda r: 2 if not np.isfinite(r.accuracy) else r.accuracy)
         out.append(tr("Test accuracy after {epochs} epoch(s): best {best} ({acc}), worst {worst} ({acc2}).")
                    .format(epochs=cfg["epochs"], best=best.name, acc=g(best.accuracy), worst=worst.name,
                            acc2=g(worst.accuracy)))
-        stable = [r for r in results if r.act_var and r.act_var[0] > 0]
-        if stable:
-            spread = {r.name: r.act_var[-1] / r.act_var[0] for r in stable}
-            out.append(tr("Activation variance, last hidden layer over first: {pairs}.").format(
-                pairs=", ".join(f"{k} {g(v)}" for k, v in spread.items())))
+        out.append(tr("Activation variance, last hidden layer over first: {pairs}.").format(
+            pairs=", ".join(f"{r.name} {g(r.growth)}" for r in results)))
     elif name == "depth":
         a, b = results[0], results[-1]
         out.append(tr("{activation}, {init}, width {width}: from {d0} to {d1} hidden layers ‖∂C/∂W⁽¹⁾‖ goes from "

@@ -13,9 +13,12 @@ data (:mod:`bprop.experiments.probe`):
   (output) one: how much of the output layer's gradient reaches the input;
 * the test accuracy after ``epochs`` epochs of mini-batch SGD.
 
-``verdict``: ``"vanishing"`` when ``ratio`` < :data:`VANISHING` (1/100),
-``"exploding"`` when ``ratio`` > :data:`EXPLODING` (100) or training
-diverged, else ``"stable"``. The initialisers are bprop's, with
+``verdict``, from ``ratio`` and from ``growth`` :math:`= \mathrm{Var}\,a^{(L-1)} /
+\mathrm{Var}\,a^{(1)}` (last hidden layer over the first; ReLU nets explode
+in the forward pass, where all the gradients grow together and ``ratio``
+alone does not show it): ``"exploding"`` when training diverged or either
+exceeds :data:`EXPLODING` (100), ``"vanishing"`` when either is below
+:data:`VANISHING` (1/100), else ``"stable"``. The initialisers are bprop's, with
 ``torch.nn.init``'s formulas: ``uniform`` is U(0, 1) and ``normal`` N(0, 1)
 whatever the layer's size; Xavier and He scale with the fans.
 """
@@ -53,6 +56,7 @@ class InitResult:
     act_var: list[float]           # Var a⁽ˡ⁾ of every hidden layer at step 0
     ratio_start: float
     ratio_epoch1: float
+    growth: float                  # Var a⁽ᴸ⁻¹⁾ / Var a⁽¹⁾ at step 0
     accuracy: float                # test accuracy after training (NaN if it diverged)
     final_loss: float              # mean training loss of the last epoch (inf if it diverged)
     diverged: bool = False
@@ -66,11 +70,11 @@ def parse_init(name: str) -> tuple[str, float]:
     return init, float(bias) if bias else 0.0
 
 
-def verdict(ratio: float, diverged: bool = False) -> str:
-    """``"vanishing"``, ``"exploding"`` or ``"stable"`` from the first/last gradient ratio (see the module)."""
-    if diverged or not np.isfinite(ratio) or ratio > EXPLODING:
+def verdict(ratio: float, growth: float = 1.0, diverged: bool = False) -> str:
+    """``"vanishing"``, ``"exploding"`` or ``"stable"`` from the gradient ratio and the variance growth."""
+    if diverged or not (np.isfinite(ratio) and np.isfinite(growth)) or max(ratio, growth) > EXPLODING:
         return "exploding"
-    return "vanishing" if ratio < VANISHING else "stable"
+    return "vanishing" if min(ratio, growth) < VANISHING else "stable"
 
 
 def init_experiment(X, y, X_test, y_test, *, inits=INITS, depth: int = 10, width: int = 64,
@@ -106,9 +110,10 @@ def init_experiment(X, y, X_test, y_test, *, inits=INITS, depth: int = 10, width
             acc = float("nan") if diverged else float(np.mean(np.argmax(net.predict(X_test), axis=1) == y_test))
             r0 = start.grad_norm[0] / start.grad_norm[-1] if start.grad_norm[-1] > 0 else float("inf")
             r1 = grad1[0] / grad1[-1] if grad1[-1] > 0 else float("nan")
-        results.append(InitResult(name, init, bias, start.grad_norm, grad1, start.act_var[:-1], r0, r1, acc,
-                                  float("inf") if diverged else losses[-1], diverged, verdict(r0, diverged),
-                                  losses))
+            growth = start.act_var[-2] / start.act_var[0] if start.act_var[0] > 0 else float("inf")
+        results.append(InitResult(name, init, bias, start.grad_norm, grad1, start.act_var[:-1], r0, r1, growth,
+                                  acc, float("inf") if diverged or not losses else losses[-1], diverged,
+                                  verdict(r0, growth, diverged), losses))
         if tick is not None:
             tick()
     return results
