@@ -41,3 +41,19 @@ def test_resolve():
         i18n.resolve("fr")
     assert i18n.translator("en")("Step {n}") == "Step {n}"
     assert i18n.translator("zh")("Step {n}") == "第 {n} 步"
+
+
+def test_train_report_in_chinese(tmp_path, capsys):
+    from bprop.cli import main
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--layers", "8", "--out", str(run), "--quiet", "--no-plots",
+                 "--lang", "zh"]) == 0
+    report = (run / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# bprop 训练记录: digits")
+    for heading in ("## 数据", "## 网络", "## 训练", "## 最终指标(测试数据", "## 文件"):
+        assert heading in report, heading
+    assert "lang" not in (run / "config.toml").read_text()        # a presentation option, not a setting
+    capsys.readouterr()
+    assert main(["train", "--lang", "xx"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--lang: unknown language 'xx'" in err

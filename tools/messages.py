@@ -18,7 +18,8 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ("bprop/explain/render.py", "bprop/explain/equations.py", "bprop/cli/experiment.py")
+SOURCES = ("bprop/explain/render.py", "bprop/explain/equations.py", "bprop/cli/experiment.py",
+           "bprop/cli/report.py")
 
 
 def literal_messages() -> set[str]:
@@ -43,7 +44,7 @@ def dynamic() -> set[str]:
     from bprop.experiments.initialization import verdict  # noqa: F401 - the verdicts below are its values
     from bprop.explain import render
     from bprop.explain.examples import EXAMPLES
-    out = {"vanishing", "exploding", "stable"}
+    out = {"vanishing", "exploding", "stable", "test", "validation", "training"}   # + report's eval parts
     for e in EXAMPLES.values():
         out |= {e.title, e.note}
     for sym in (render.NOTATION, render.BIAS_ADDED, render.BIAS_NOTE, render.MISTAKE):

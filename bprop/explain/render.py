@@ -203,7 +203,7 @@ class Renderer:
             self.heading(tr("Step {n}").format(n=step.number), level=2)
             for sec in step_sections(step, s):
                 self.section(sec)
-            if s.adam is not None and step.number == 1:
+            if s.adam is not None:
                 for name, l, _ in w.params(w.start):
                     self.section(adam_section(step, s, name, l, f"{w.dense[l - 1]}.{name}"))
                 self.paragraph(tr(ADAM_NOTE))
