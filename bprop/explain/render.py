@@ -417,6 +417,8 @@ def latex_text(text: str) -> str:
             "√": r"$\surd$", "ε": r"$\varepsilon$", "θ": r"$\theta$", "β": r"$\beta$", "⁺": r"$^+$",
             "|": r"$|$"}
     out = "".join(repl.get(ch, ch) for ch in text)
+    for text_, tex in (("m\u0302", r"$\hat m$"), ("v\u0302", r"$\hat v$"), ("ᵗ", r"$^t$")):
+        out = out.replace(text_, tex)
     for sup, digit in zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789"):
         out = out.replace(f"⁽{sup}⁾", f"$^{{({digit})}}$")
     return out
@@ -444,7 +446,7 @@ class LatexRenderer(_LatexMath):
         for e in sec.eqs:
             sep = self.UPDATE if e.is_update else " = "
             lhs, _, rest = self.eq(e).partition(sep)
-            tag = rf" \tag*{{{e.tag}}}" if e.tag and e.tag != "update" else ""
+            tag = rf" \tag*{{{latex_text(e.tag)}}}" if e.tag and e.tag != "update" else ""
             rows.append(f"  {lhs} &{sep.strip()} {rest}{tag}")
         self.emit(" \\\\\n".join(rows))
         self.emit(r"\end{align*}")
