@@ -41,10 +41,10 @@ def literal_messages() -> set[str]:
 def dynamic() -> set[str]:
     sys.path.insert(0, ROOT)
     from bprop.cli import experiment
-    from bprop.experiments.initialization import verdict  # noqa: F401 - the verdicts below are its values
     from bprop.explain import render
     from bprop.explain.examples import EXAMPLES
-    out = {"vanishing", "exploding", "stable", "test", "validation", "training"}   # + report's eval parts
+    # the verdicts of bprop.experiments.initialization.verdict, and the parts the run report is measured on
+    out = {"vanishing", "exploding", "stable", "test", "validation", "training"}
     for e in EXAMPLES.values():
         out |= {e.title, e.note}
     for sym in (render.NOTATION, render.BIAS_ADDED, render.BIAS_NOTE, render.MISTAKE):
@@ -62,15 +62,10 @@ def messages() -> list[str]:
 
 def read_po(path) -> dict[str, str]:
     """``msgid → msgstr`` of a .po file (the subset of the format that this project writes)."""
-    entries, key, cur, field = {}, None, [], None
+    entries = {}
 
     def unquote(s):
         return ast.literal_eval(s)
-
-    def flush():
-        nonlocal key, cur
-        if field == "msgstr" and key is not None:
-            entries[key] = "".join(cur)
 
     msgid, msgstr = [], []
     field = None
