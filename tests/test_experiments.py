@@ -18,7 +18,7 @@ from bprop.cli import main  # noqa: E402
 from bprop.data import Standardizer, load  # noqa: E402
 from bprop.experiments import (batchnorm_experiment, depth_experiment, init_experiment,  # noqa: E402
                                optimizer_experiment, rosenbrock, rosenbrock_grad)
-from bprop.experiments.batchnorm import init_spread, trained_fraction  # noqa: E402
+from bprop.experiments.batchnorm import trained_fraction  # noqa: E402
 from bprop.experiments.optimizers import OPTIMIZERS, rosenbrock_path  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -184,7 +184,7 @@ def test_example_adam_moments_by_hand(capsys):
     assert f"m = β1 m₀ + (1 − β1) g = 0.9 × 0.000000 + 0.1 × ({fmt6(g1)}) = {fmt6(m)}" in out
     assert f"m̂ = m / (1 − β1^1) = {fmt6(m)} / 0.1 = {fmt6(m_hat)}" in out
     assert f"v̂ = v / (1 − β2^1) = {v:.4e} / 0.001 = {v_hat:.4e}" in out
-    assert f"[Kingma & Ba] W⁽¹⁾ ← W⁽¹⁾ − η m̂ / (√v̂ + ε)" in out and f"= {fmt6(seed)}" in out
+    assert "[Kingma & Ba] W⁽¹⁾ ← W⁽¹⁾ − η m̂ / (√v̂ + ε)" in out and f"= {fmt6(seed)}" in out
     assert fmt6(0.6 - lr * g2 / (abs(g2) + eps)) in out                # w2: 0.700000
 
 
