@@ -58,3 +58,19 @@ def test_html_views():
     assert spark.count(",") == 4 and spark.startswith("<svg")
     h = bp.training.History([{"epoch": e, "loss": 1.0 / e} for e in (1, 2, 3)])
     assert "History: 3 epoch(s)" in h._repr_html_() and "<polyline" in h._repr_html_()
+
+
+def test_step_through_widget_shows_each_steps_trace():
+    from bprop.explain.widget import step_through
+    net = build_mlp(1, [1], 1, activation="sigmoid", output_activation="sigmoid", bias=False, dtype="float64")
+    net.params["0.W"][...] = 0.8
+    net.params["2.W"][...] = 0.6
+    box = step_through(net, np.array([[0.5]]), np.array([[0.9]]), bp.MSE(), bp.optim.SGD(0.1), steps=3)
+    slider, view = box.children
+    assert (slider.min, slider.max, slider.value) == (1, 3, 1)
+    # step 1 of the tutorials' example: C = ½(0.588850 − 0.9)² = 0.0484072, w1 → 0.800543
+    assert "step 1: C = 0.0484072" in view.value and "0.8005" in view.value and "δ = ∂C/∂z" in view.value
+    slider.value = 3
+    assert "step 3: C = " in view.value and "step 1" not in view.value
+    # three steps taken: the network is left after the third
+    assert net.params["2.W"][0, 0] > 0.6045
