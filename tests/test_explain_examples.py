@@ -217,3 +217,15 @@ def test_every_example_runs_in_every_format(capsys):
         for fmt in ("text", "markdown", "latex"):
             code, out, err = run_cli(capsys, "explain", "--example", name, "--format", fmt)
             assert code == 0 and "BP3" in out, (name, fmt, err)
+
+
+def test_activation_derivative_is_the_layers_own_backward():
+    import bprop as bp
+    z = np.array([[-2.0, -0.5, 0.0, 0.5, 3.0]])
+    sig = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(bp.Sigmoid().derivative(z), sig * (1 - sig), rtol=1e-15)   # σ(1 − σ)
+    np.testing.assert_allclose(bp.Tanh().derivative(z), 1 - np.tanh(z) ** 2, rtol=1e-14)  # 1 − tanh²
+    assert bp.ReLU().derivative(z).tolist() == [[0.0, 0.0, 0.0, 1.0, 1.0]]                # [z > 0]
+    layer = bp.Sigmoid()
+    layer.derivative(z)
+    assert layer._cache is None                                                          # a copy did the work

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import Activation
-from ..layers import Dense
 
 
 @dataclass
@@ -30,22 +29,6 @@ class Probe:
     act_var: list[float]
     sigma_rms: list[float]
     weight_gain: list[float]
-
-
-def sigma_prime(net, index: int, z: np.ndarray) -> np.ndarray | None:
-    """σ'(z) of the activation right after Dense layer ``index`` (its own backward), None if there is none.
-
-    Between them may sit a BatchNorm; then σ' is taken at the activation's own input.
-    """
-    import copy
-    for layer in net.layers[index + 1:]:
-        if isinstance(layer, Dense):
-            return None
-        if isinstance(layer, Activation):
-            act = copy.deepcopy(layer)
-            act.forward(z.copy(), True)
-            return act.backward(np.ones_like(z))
-    return None
 
 
 def probe(net, X, y, loss) -> Probe:
@@ -60,9 +43,7 @@ def probe(net, X, y, loss) -> Probe:
         var.append(float(np.var(rec["a_out"])))
         gain.append(float(np.linalg.norm(W) / np.sqrt(W.shape[0])))
         # σ' at the activation's input: z itself, or BatchNorm's output (the next layer's input is σ of it)
-        sp = None
         nxt = net.layers[i + 1] if i + 1 < len(net.layers) else None
-        if isinstance(nxt, Activation):
-            sp = sigma_prime(net, i, rec["z"])
+        sp = nxt.derivative(rec["z"]) if isinstance(nxt, Activation) else None
         srms.append(float(np.sqrt(np.mean(sp * sp))) if sp is not None else float("nan"))
     return Probe(grad, dnorm, var, srms, gain)

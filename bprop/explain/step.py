@@ -12,7 +12,6 @@ from the optimiser's ``step``.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,13 +123,9 @@ def _after(net, index: int) -> Activation | None:
 
 
 def _sigma_prime(net, index: int, z: np.ndarray) -> np.ndarray | None:
-    """σ'(z) by the backward pass of (a copy of) the activation after Dense layer ``index``."""
+    """σ'(z) of the activation after Dense layer ``index`` (:meth:`~bprop.activations.Activation.derivative`)."""
     act = _after(net, index)
-    if act is None:
-        return None
-    act = copy.deepcopy(act)
-    act.forward(z.copy(), True)
-    return act.backward(np.ones_like(z))
+    return None if act is None else act.derivative(z)
 
 
 def take_step(net, X, y, loss, optimizer, number: int = 1) -> Step:
