@@ -236,12 +236,12 @@ class Sequential:
                 nxt = dense[j + 1] if j + 1 < len(dense) else None
                 a_out = inputs[nxt] if nxt is not None else out
                 z = inputs[i + 1] if i + 1 < len(self.layers) else out
-                records.append({
+                records.append(TraceRecord({
                     "layer": i, "loss": c, "a_in": inputs[i].copy(), "z": z.copy(),
                     "a_out": a_out.copy(), "delta": douts[i],
                     "dW": layer.grads["W"].copy(),
                     "db": layer.grads["b"].copy() if layer.bias else None,
-                })
+                }))
             return records
         finally:
             for k, v in saved_buffers.items():
@@ -345,14 +345,26 @@ class Sequential:
         write_npz_atomic(path, *self.to_payload())
 
     # ------------------------------------------------------------------ display
-    def summary(self) -> str:
-        """A table of layers, output shapes and parameter counts."""
+    def _summary_rows(self) -> tuple[tuple, list[tuple]]:
+        """``(head, rows)`` of the layer table: index, layer, output shape, parameter shapes, count."""
         rows, n = [], self.n_in
         for i, layer in enumerate(self.layers):
             n = layer.output_features(n) if n is not None else layer.n_out
             shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in layer.params.items())
             rows.append((str(i), repr(layer), f"(n, {n})", shapes or "-", f"{layer.n_params:,}"))
-        head = ("#", "layer", "output", "parameters", "count")
+        return ("#", "layer", "output", "parameters", "count"), rows
+
+    def _repr_html_(self) -> str:
+        """The layer table, for notebooks."""
+        from . import _html
+        head, rows = self._summary_rows()
+        return _html.table(list(head), [list(r) for r in rows],
+                           f"Sequential ({self.dtype.name}, input (n, {self.n_in})), "
+                           f"{self.n_params:,} parameters")
+
+    def summary(self) -> str:
+        """A table of layers, output shapes and parameter counts."""
+        head, rows = self._summary_rows()
         widths = [max(len(r[c]) for r in rows + [head]) for c in range(5)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
         rule = "-" * (sum(widths) + 8)
@@ -364,6 +376,14 @@ class Sequential:
     def __repr__(self) -> str:
         body = ",\n".join(f"  ({i}) {l!r}" for i, l in enumerate(self.layers))
         return f"Sequential([\n{body}\n], dtype={self.dtype.name!r}, params={self.n_params:,})"
+
+
+class TraceRecord(dict):
+    """One record of :meth:`Sequential.trace` (a dict); in a notebook, z, a, δ, ∂C/∂W and ∂C/∂b as coloured tables."""
+
+    def _repr_html_(self) -> str:
+        from . import _html
+        return _html.trace_record(self)
 
 
 def load(path) -> Sequential:

@@ -95,6 +95,8 @@ def register(subparsers) -> None:
                    help="no progress bar or epoch table; print only the run folder and the test metrics")
     g.add_argument("--no-plots", dest="plots", action="store_false", default=True,
                    help="skip the PNG plots (and their links in report.md)")
+    g.add_argument("--lang", default=None, metavar="CODE",
+                   help="language of report.md: en or zh (default $BPROP_LANG, else en); e.g. --lang zh")
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="NAME", help="data set (see 'bprop datasets') or csv:PATH, e.g. --data moons "
                    "(default digits)")
@@ -545,7 +547,16 @@ class WriteConfig(Callback):
         write_config(self.run_dir, self.cfg)
 
 
+def _lang(args) -> str:
+    from ..i18n import resolve
+    try:
+        return resolve(args.lang)
+    except ValueError as exc:
+        raise UsageError(f"--lang: {exc}") from None
+
+
 def run(args) -> int:
+    args.lang = _lang(args)
     if args.resume is not None:
         return run_resume(args)
     from .runfolder import check_empty, check_not_in_use, clear_for_run, locked
@@ -595,7 +606,7 @@ def _train(args, cfg, quiet, out, ds, prep, net, optimizer) -> int:
     finally:
         cb.stop()
     from .report import finish_run
-    finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
+    finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0
 
 
@@ -636,7 +647,7 @@ def run_resume(args) -> int:
         if not os.path.exists(path):
             raise FileNotFoundError(f"--resume: {run_dir} has no {os.path.basename(path)}; it is not a run "
                                     "folder made by 'bprop train', or no epoch finished")
-    allowed = {"epochs", "data_dir", "quiet", "resume", "plots", "func", "command"}
+    allowed = {"epochs", "data_dir", "quiet", "resume", "plots", "lang", "func", "command"}
     extra = [k for k, v in vars(args).items() if k not in allowed and v is not None]
     if extra:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
@@ -687,5 +698,5 @@ def _resume(args, run_dir: str, ckpt: str, cfg_path: str) -> int:
     finally:
         cb.stop()
     from .report import finish_run
-    finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
+    finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0

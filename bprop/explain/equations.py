@@ -45,12 +45,20 @@ class Eq:
     subst: list = field(default_factory=list)   # tokens: ndarray, ("op", name) or Sym
     result: np.ndarray | None = None
     tag: str = ""
+    arrow: bool = False                          # an update θ ← …, also when tagged otherwise
+
+    @property
+    def is_update(self) -> bool:
+        return self.arrow or self.tag == "update"
 
 
 @dataclass
 class Section:
+    """Equations under a title; ``title`` is a message (translated by the renderer) formatted with ``args``."""
+
     title: str
     eqs: list
+    args: dict = field(default_factory=dict)
 
 
 def op(name: str) -> tuple[str, str]:
@@ -217,3 +225,89 @@ def update_section(step: Step, setup: Setup) -> Section:
 def step_sections(step: Step, setup: Setup) -> list[Section]:
     """The forward pass, the loss, the backward pass (BP1–BP4, output layer first) and the update."""
     return [forward_section(step), loss_section(step), backward_section(step), update_section(step, setup)]
+
+
+def bias_section(step: Step, setup: Setup) -> Section:
+    r"""BP3 beside BP4 for every layer, output layer first, and both updates.
+
+    .. math::
+
+        \frac{\partial C}{\partial b^{(l)}} = \sum_\text{rows} \delta^{(l)}, \qquad
+        \frac{\partial C}{\partial W^{(l)}} = \delta^{(l)\top} a^{(l-1)}, \qquad
+        b^{(l)} \leftarrow b^{(l)} - \eta\, \frac{\partial C}{\partial b^{(l)}}
+
+    The bias gradient is δ itself because :math:`\partial z/\partial b = 1`;
+    the weight gradient carries the input factor :math:`a^{(l-1)}`.
+    """
+    n = len(step.X)
+    lr = Sym(f"{setup.lr:g}", str(setup.lr))
+    eqs = []
+    for ls in reversed(step.layers):
+        l = ls.l
+        eqs.append(Eq(Sym(f"∂C/∂b{sup(l)}", rf"\partial C/\partial b^{{({l})}}"),
+                      Sym(f"Σ_rows δ{sup(l)}" if n > 1 else f"δ{sup(l)}",
+                          rf"\textstyle\sum_{{\text{{rows}}}} \delta^{{({l})}}" if n > 1 else rf"\delta^{{({l})}}"),
+                      [ls.delta] if n > 1 else [], ls.db, tag="BP3"))
+        eqs.append(Eq(Sym(f"∂C/∂W{sup(l)}", rf"\partial C/\partial W^{{({l})}}"),
+                      Sym(f"δ{sup(l)}ᵀ @ a{sup(l - 1)}", rf"\delta^{{({l})\top}} a^{{({l - 1})}}"),
+                      [ls.delta.T, op("matmul"), ls.a_in], ls.dW, tag="BP4"))
+        if setup.plain_sgd:
+            eqs.append(Eq(var("b", l), Sym(f"b{sup(l)} − η ∂C/∂b{sup(l)}",
+                                           rf"b^{{({l})}} - \eta\,\partial C/\partial b^{{({l})}}"),
+                          [ls.b, op("minus"), lr, op("times"), ls.db], ls.b_new, tag="update"))
+        else:
+            eqs.append(Eq(var("b", l), Sym(f"{setup.optimizer_class} step from ∂C/∂b{sup(l)}",
+                                           rf"\text{{{setup.optimizer_class} step from }}\partial C/\partial b^{{({l})}}"),
+                          [], ls.b_new, tag="update"))
+    return Section("bias and weight gradients of step 1", eqs)
+
+
+def adam_section(step: Step, setup: Setup, name: str, l: int, key: str) -> Section:
+    r"""One Adam step of parameter ``key`` (``name`` of layer ``l``), each moment with its numbers.
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
+        \hat m_t = \frac{m_t}{1-\beta_1^t}, \quad \hat v_t = \frac{v_t}{1-\beta_2^t}
+
+    then Kingma & Ba's :math:`\theta_t = \theta_{t-1} - \eta\,\hat m_t/(\sqrt{\hat v_t} + \varepsilon)`
+    (the optimiser's own result) beside seed 004's
+    :math:`\theta_{t-1} - \eta\,\hat m_t/\sqrt{\hat v_t + \varepsilon}`.
+    m and v are the optimiser's state; m̂, v̂ and the seed's variant are
+    computed here from them, elementwise.
+    """
+    b1, b2, eps = setup.adam
+    t = step.t
+    ls = step.layers[l - 1]
+    theta, g, new = (ls.W, ls.dW, ls.W_new) if name == "W" else (ls.b, ls.db, ls.b_new)
+    m, v = step.opt_after[f"adam.m/{key}"], step.opt_after[f"adam.v/{key}"]
+    m0 = step.opt_before.get(f"adam.m/{key}", np.zeros_like(m))
+    v0 = step.opt_before.get(f"adam.v/{key}", np.zeros_like(v))
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    seed = theta - setup.lr * m_hat / np.sqrt(v_hat + eps)
+    s = f"{sup(l)}"
+    P = f"{name}{s}"
+    Pl = f"{name}^{{({l})}}"
+    num = lambda x: Sym(f"{x:g}", f"{x:g}")  # noqa: E731
+    lr = num(setup.lr)
+    eqs = [
+        Eq(Sym(f"g = ∂C/∂{P}", rf"g = \partial C/\partial {Pl}"), None, [], g),
+        Eq(Sym("m", "m"), Sym("β1 m₀ + (1 − β1) g", r"\beta_1 m_0 + (1 - \beta_1)\, g"),
+           [num(b1), op("times"), m0, op("plus"), num(1 - b1), op("times"), g], m),
+        Eq(Sym("v", "v"), Sym("β2 v₀ + (1 − β2) g ⊙ g", r"\beta_2 v_0 + (1 - \beta_2)\, g \odot g"),
+           [num(b2), op("times"), v0, op("plus"), num(round(1 - b2, 12)), op("times"), g, op("odot"), g], v),
+        Eq(Sym("m̂", r"\hat m"), Sym(f"m / (1 − β1^{t})", rf"m / (1 - \beta_1^{{{t}}})"),
+           [m, op("div"), num(1 - b1**t)], m_hat),
+        Eq(Sym("v̂", r"\hat v"), Sym(f"v / (1 − β2^{t})", rf"v / (1 - \beta_2^{{{t}}})"),
+           [v, op("div"), num(round(1 - b2**t, 12))], v_hat),
+        Eq(Sym("√v̂", r"\sqrt{\hat v}"), None, [], np.sqrt(v_hat)),
+        Eq(Sym("√(v̂ + ε)", r"\sqrt{\hat v + \varepsilon}"), None, [], np.sqrt(v_hat + eps)),
+        Eq(var(name, l), Sym(f"{P} − η m̂ / (√v̂ + ε)", rf"{Pl} - \eta\, \hat m / (\sqrt{{\hat v}} + \varepsilon)"),
+           [theta, op("minus"), lr, op("times"), m_hat, op("div"), op("lpar"), np.sqrt(v_hat), op("plus"),
+            num(eps), op("rpar")], new, tag="Kingma & Ba", arrow=True),
+        Eq(var(name, l), Sym(f"{P} − η m̂ / √(v̂ + ε)", rf"{Pl} - \eta\, \hat m / \sqrt{{\hat v + \varepsilon}}"),
+           [theta, op("minus"), lr, op("times"), m_hat, op("div"), np.sqrt(v_hat + eps)], seed,
+           tag="seed 004", arrow=True),
+    ]
+    return Section("Adam step of {param} (t = {t}, β1 = {b1}, β2 = {b2}, ε = {eps})", eqs,
+                   {"param": P, "t": t, "b1": f"{b1:g}", "b2": f"{b2:g}", "eps": f"{eps:g}"})
