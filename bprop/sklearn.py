@@ -183,6 +183,26 @@ class _ValidationScore(Callback):
         self.records.append(record)
 
 
+class _NoImprovementStop(Callback):
+    """fit callback: scikit-learn's convergence test on the training loss.
+
+    An epoch does not improve when its loss is above the best so far minus
+    ``tol`` (the best follows every decrease); training stops after more than
+    ``n_iter_no_change`` such epochs in a row, as ``MLP._update_no_improvement_count``.
+    """
+
+    def __init__(self, tol: float, n_iter_no_change: int):
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
+        self.best = math.inf
+        self.count = 0
+
+    def on_epoch_end(self, net, record):
+        loss = record["loss"]
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        return self.count > self.n_iter_no_change
+
+
 class _StopWhenRateExhausted(Callback):
     """fit callback for ``schedule="adaptive"``: stop once the rate can fall no further (MLP's rule)."""
 
@@ -387,12 +407,13 @@ class _BPEstimator(BaseEstimator):
             # stops once the rate is at 1e-6, not at the first stall.
             stopper = None
             cbs.append(_StopWhenRateExhausted(opt))
-        elif self.tol is not None:
-            # scikit-learn's convergence test: the training loss stalls for `patience` epochs.
-            stopper = EarlyStopping(patience=self.patience, min_delta=self.tol, monitor="loss",
-                                    restore_best=False)
         else:
             stopper = None
+        no_improvement = None
+        if not partial and not self.early_stopping and not adaptive and self.tol is not None:
+            # scikit-learn's convergence test: the training loss stalls for more than `patience` epochs
+            no_improvement = _NoImprovementStop(self.tol, self.patience)
+            cbs.append(no_improvement)
         diverged = None
         try:
             history = net.fit(X, Y, loss=loss, optimizer=opt, epochs=1 if partial else self.max_epochs,
@@ -435,7 +456,13 @@ class _BPEstimator(BaseEstimator):
         self.n_iter_ = len(losses)           # epochs of this call, as MLP's n_iter_
         self.n_iter_total_ = (getattr(self, "n_iter_total_", 0) if continuing else 0) + len(losses)
         self.t_ = (self.t_ if continuing else 0) + n_train * len(losses)
-        if not partial and (stopper is not None or adaptive) and history.stop_reason == "completed":
+        if no_improvement is not None:
+            self._no_improvement_count = no_improvement.count
+            if no_improvement.count > self.patience:
+                history.stop_reason = (f"the training loss did not improve by more than tol={self.tol} for "
+                                       f"{no_improvement.count} consecutive epochs")
+        stopping = stopper is not None or adaptive or no_improvement is not None
+        if not partial and stopping and history.stop_reason == "completed":
             warnings.warn(f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the "
                           "optimisation has not converged yet (raise max_epochs, or set tol=None "
                           "to train for exactly max_epochs epochs).", ConvergenceWarning)

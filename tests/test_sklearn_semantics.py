@@ -95,7 +95,7 @@ def test_poisson_matches_torch_poisson_nll_loss(torch, rng):
     C, G = bp.Poisson().value_and_grad(out.copy(), Y)
     # ... is bprop's C up to the constant mean of Σ_j (y ln y − y), which has no gradient
     const = np.sum(np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0) - Y) / len(out)
-    assert C == pytest.approx(float(t_loss) + const, rel=1e-13)
+    assert C == pytest.approx(t_loss.item() + const, rel=1e-13)
     np.testing.assert_allclose(G, z.grad.numpy(), rtol=1e-13, atol=1e-15)
 
 
