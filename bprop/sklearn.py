@@ -293,7 +293,12 @@ class _BPEstimator(BaseEstimator):
         else:
             init = self.init
             _initializers.get(self.init)   # unknown name: error listing the valid ones
-        return build_mlp(n_in, sizes, n_out, activation=acts, init=init, bias_init=self.bias_init,
+        bias_init = self.bias_init
+        if isinstance(bias_init, str) and bias_init == "auto":
+            # MLP draws each bias from the same U(-r, r) as its layer's weights (the
+            # initialiser receives W's fans); with another init, the biases start at 0
+            bias_init = init if self.init == "auto" else 0.0
+        return build_mlp(n_in, sizes, n_out, activation=acts, init=init, bias_init=bias_init,
                          batchnorm=bool(self.batchnorm), dropout=[float(p) for p in drops], seed=seed,
                          dtype=dtype, backend=self.backend)
 
@@ -669,9 +674,11 @@ _COMMON_DOC = r"""
         Glorot-uniform :math:`W \sim U(-r, r)`, :math:`r = \sqrt{f/(n_\text{in} + n_\text{out})}`
         with ``f = 6`` (``xavier_uniform``), or ``f = 2`` when the hidden
         activation is the logistic sigmoid, for every layer.
-    bias_init : float or str, default 0.0
+    bias_init : float or str, default "auto"
         Initial bias of every Dense layer that has one (a number, e.g. 0.01 for ReLU
-        layers, or an initialiser name).
+        layers, or an initialiser name). ``"auto"``: with ``init="auto"``, MLP's
+        rule — each bias drawn from the same :math:`U(-r, r)` as its layer's
+        weights; with another ``init``, 0.
     optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"}, default "adam"
         The :mod:`bprop.optim` optimiser.
     learning_rate : float, default 1e-3
@@ -836,7 +843,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                          "best_validation_score_", "loss_", "best_loss_", "n_iter_", "n_iter_total_", "t_")
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
-                 dropout=0.0, init="auto", bias_init=0.0, optimizer="adam", learning_rate=1e-3,
+                 dropout=0.0, init="auto", bias_init="auto", optimizer="adam", learning_rate=1e-3,
                  momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0, alpha=1e-4,
                  schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
@@ -1118,7 +1125,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
                          "best_loss_", "n_iter_", "n_iter_total_", "t_")
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
-                 dropout=0.0, init="auto", bias_init=0.0, optimizer="adam", learning_rate=1e-3,
+                 dropout=0.0, init="auto", bias_init="auto", optimizer="adam", learning_rate=1e-3,
                  momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0, alpha=1e-4,
                  schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,

@@ -38,7 +38,9 @@ def binary():
 
 def test_bagging_out_of_bag_score(iris):
     X, y = iris
-    bag = BaggingClassifier(BPClassifier(**FAST), n_estimators=5, oob_score=True, random_state=0).fit(X, y)
+    # 10 bootstrap samples of half the rows: every row is out of bag at least once
+    bag = BaggingClassifier(BPClassifier(**FAST), n_estimators=10, max_samples=0.5, oob_score=True,
+                            random_state=0).fit(X, y)
     assert 0.85 < bag.oob_score_ <= 1.0
     assert bag.oob_decision_function_.shape == (len(X), 3)
     np.testing.assert_allclose(bag.oob_decision_function_.sum(axis=1), 1.0, rtol=1e-10)
