@@ -142,7 +142,8 @@ def main(argv=None) -> int:
             "python": platform.python_version()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "sklearn_parity" if args.epochs == 200 else f"sklearn_parity_{args.epochs}ep"
+    stem = "sklearn_parity" + ("" if args.epochs == 200 else f"_{args.epochs}ep") + \
+        ("" if args.seeds == 5 else f"_{args.seeds}seeds")
     (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=1))
     text = markdown(summary, meta)
     (out / f"{stem}.md").write_text(text)
