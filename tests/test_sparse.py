@@ -165,6 +165,7 @@ def test_estimators_accept_every_sparse_format(fmt, rng):
         X.toarray()), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_estimator_never_densifies(monkeypatch, rng):
     from bprop.sklearn import BPClassifier
 
