@@ -11,7 +11,7 @@ from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
 from .diagnostics import GradcheckResult, gradcheck
 from .errors import DivergenceError
 from .layers import BatchNorm, Dense, Dropout, Layer
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, Poisson
 from .network import Sequential, load
 from .resume import resume
 from .training import Callback, EarlyStopping, History
@@ -20,7 +20,7 @@ from . import initializers, optim
 __all__ = [
     "__version__", "Sequential", "Layer", "Dense", "BatchNorm", "Dropout",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax",
-    "MSE", "CrossEntropy", "BinaryCrossEntropy", "Loss",
+    "MSE", "CrossEntropy", "BinaryCrossEntropy", "Poisson", "Loss",
     "gradcheck", "GradcheckResult", "DivergenceError", "load", "initializers", "optim",
     "Callback", "EarlyStopping", "History", "resume",
 ]

@@ -9,6 +9,7 @@ loops call the unchecked internals afterwards.
 from __future__ import annotations
 
 import math
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -78,9 +79,53 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
     return arr
 
 
+def is_sparse(X) -> bool:
+    """Whether ``X`` is a ``scipy.sparse`` matrix or array.
+
+    scipy is never imported here: a sparse matrix can only exist once a caller
+    has imported ``scipy.sparse``, so until then the answer is ``False``.
+    """
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
+def n_rows(X) -> int:
+    """The number of samples of a dense array or a sparse matrix (``len`` fails on the latter)."""
+    return X.shape[0]
+
+
+def check_sparse_X(X, dtype):
+    """A sparse ``X`` as CSR of ``dtype`` (no copy when it already is one), its stored values checked.
+
+    Any scipy.sparse format is accepted (CSC, COO, ... are converted to CSR,
+    a copy the size of the non-zeros); the matrix is never densified.
+    """
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got a sparse array of shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"X is empty: got 0 samples (shape {X.shape})")
+    if X.dtype.kind == "c" or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"X must hold real numbers, got a sparse matrix of dtype {X.dtype}")
+    X = X.tocsr()
+    if X.dtype != np.dtype(dtype):
+        with np.errstate(over="ignore"):
+            X = X.astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(X.data, dtype=np.float64)
+    if not np.isfinite(total) and not np.isfinite(X.data).all():
+        bad = int(X.data.size - np.count_nonzero(np.isfinite(X.data)))
+        raise ValueError(f"X contains {bad} NaN or infinite value(s) (or values beyond the "
+                         f"{np.dtype(dtype).name} range); remove or impute them before training")
+    return X
+
+
 def check_X(X, n_features: int | None, dtype) -> np.ndarray:
-    """Validate a 2-D input batch ``X (n, n_features)``."""
-    X = check_array(X, name="X", dtype=dtype, ndim=2)
+    """Validate a 2-D input batch ``X (n, n_features)``: a dense array, or a scipy.sparse matrix
+    (returned as CSR, see :func:`check_sparse_X`)."""
+    if is_sparse(X):
+        X = check_sparse_X(X, dtype)
+    else:
+        X = check_array(X, name="X", dtype=dtype, ndim=2)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features per sample but the network expects "
                          f"{n_features}")
@@ -88,8 +133,8 @@ def check_X(X, n_features: int | None, dtype) -> np.ndarray:
 
 
 def check_same_length(X: np.ndarray, Y: np.ndarray) -> None:
-    if len(X) != len(Y):
-        raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(Y)}")
+    if n_rows(X) != n_rows(Y):
+        raise ValueError(f"X and y have different numbers of samples: {n_rows(X)} and {n_rows(Y)}")
 
 
 # -- the vocabulary of argument checks ---------------------------------------------------

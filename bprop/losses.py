@@ -6,6 +6,7 @@ loss                   :math:`C`                                                
 ``MSE``                :math:`\frac{1}{2n}\sum_x \lVert a − y\rVert^2`                 :math:`(a − y)/n`
 ``CrossEntropy``       :math:`−\frac1n\sum_x\sum_j y_j \ln\mathrm{softmax}(z)_j`         :math:`(\mathrm{softmax}(z) − y)/n`
 ``BinaryCrossEntropy`` :math:`−\frac1n\sum_x\sum_j [y_j\lnσ(z_j) + (1−y_j)\ln(1−σ(z_j))]`  :math:`(σ(z) − y)/n`
+``Poisson``            :math:`\frac1n\sum_x\sum_j [e^{z_j} − y_j z_j + y_j\ln y_j − y_j]`       :math:`(e^{z} − y)/n`
 =====================  ==============================================================  ====================
 
 The logit losses take the network's raw output ``z`` (no final activation
@@ -284,11 +285,60 @@ def _sigmoid_binary_cross_entropy_loop(Z, Y, G):
     return acc / n
 
 
+class Poisson(Loss):
+    r"""Half the Poisson deviance with a log link, on the log-rate :math:`z = \ln λ` (the raw output).
+
+    .. math:: C = \frac1n\sum_x\sum_j \left[e^{z_j} − y_j z_j + y_j\ln y_j − y_j\right],
+              \qquad δ_L = ∂C/∂z = (e^{z} − y)/n
+
+    (:math:`0 \ln 0 = 0`). The prediction is the rate :math:`λ = e^{z}`
+    (:meth:`output_to_prediction`), so the network ends in a ``Dense`` layer,
+    as for the logit losses: the exponential lives in the loss and δ_L is
+    fused. This is scikit-learn's ``MLPRegressor(loss="poisson")``, and the
+    batch mean of PyTorch's ``PoissonNLLLoss(log_input=True)`` per sample,
+    :math:`e^{z} − y z`, plus the constant :math:`y\ln y − y`, which makes
+    ``C = 0`` for a perfect fit and does not change δ. Targets are counts or
+    rates ``y ≥ 0``.
+    """
+
+    name = "poisson"
+    task = "regression"
+    takes_logits = True
+    label = "half Poisson deviance C (log link)"
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        Y = super().prepare_targets(y, n_outputs, dtype)
+        if np.any(Y < 0):
+            raise ValueError(f"y must be non-negative for the Poisson loss (counts or rates), "
+                             f"got a minimum of {Y.min()}")
+        return Y
+
+    @staticmethod
+    def _y_log_y_minus_y(Y):
+        r""":math:`y\ln y − y`, with :math:`0\ln 0 = 0`."""
+        return np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0) - Y
+
+    def per_sample(self, out, Y):
+        return np.sum(np.exp(out) - Y * out + self._y_log_y_minus_y(Y), axis=1)
+
+    def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
+        G = _grad_array(grad, out)
+        per = self.per_sample(out, Y)
+        total = per if weights is not None else np.sum(per, dtype=np.float64)
+        np.exp(out, out=G)                                           # λ = e^z
+        G -= Y                                                       # δ_L = (e^z − y) / n
+        return _scaled_mean(G, total, weights, len(out)), G
+
+    def output_to_prediction(self, out):
+        return np.exp(out)
+
+
 LOSSES: dict[str, type[Loss]] = {
     "mse": MSE, "quadratic": MSE, "cross_entropy": CrossEntropy, "crossentropy": CrossEntropy,
     "ce": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
 }
-_BY_CLASS = {cls.__name__: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
+LOSSES["poisson"] = Poisson
+_BY_CLASS = {cls.__name__: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy, Poisson)}
 
 
 def get(spec) -> Loss:

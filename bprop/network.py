@@ -11,13 +11,15 @@ from . import activations, layers as _layers
 from ._jit import check_backend
 from numbers import Integral
 
-from ._validation import Interval, check, check_dtype, check_X, check_same_length
+from ._validation import Interval, check, check_dtype, check_X, check_same_length, is_sparse
 from ._version import __version__
 from .io import MODEL_FORMAT, read_npz, strip_prefix, with_prefix, write_npz_atomic
 from .losses import Loss, get as get_loss
 from .model_file import CHECKPOINT_MEMBERS, MODEL_MEMBERS, check_finite, check_model, layer_from_config
 
 
+#: Rows per forward pass when :meth:`Sequential.predict` gets a sparse X.
+PREDICT_CHUNK = 4096
 #: What ``seed`` accepts: None (fresh entropy) or a non-negative integer (NumPy's rule, checked up front).
 SEED = [None, Interval(Integral, 0, None)]
 
@@ -151,6 +153,10 @@ class Sequential:
 
     def _check_X(self, X) -> np.ndarray:
         X = check_X(X, None, self.dtype)
+        if is_sparse(X) and not isinstance(self.layers[0], _layers.Dense):
+            raise ValueError(f"a sparse X needs a network whose first layer is Dense (it multiplies "
+                             f"the sparse matrix without densifying it); layer 0 is "
+                             f"{type(self.layers[0]).__name__}: pass X.toarray() or start with a Dense layer")
         if self.n_in is not None and X.shape[1] != self.n_in:
             first = next(l for l in self.layers if l.n_in is not None)
             raise ValueError(f"{type(first).__name__} layer {first.index} expects {self.n_in} "
@@ -188,9 +194,15 @@ class Sequential:
         """Raw output of the last layer in eval mode (logits for a net trained with CrossEntropy).
 
         Always a new array, never the caller's ``X`` (a network of only
-        Identity/Dropout layers returns a copy).
+        Identity/Dropout layers returns a copy). A sparse ``X`` (scipy.sparse,
+        any format) is predicted in chunks of :data:`PREDICT_CHUNK` rows, so
+        the first layer's dense output is never computed for all rows at once.
         """
         X = self._check_X(X)
+        if is_sparse(X):
+            n = X.shape[0]
+            return np.concatenate([self._forward(X[s:s + PREDICT_CHUNK], False)
+                                   for s in range(0, n, PREDICT_CHUNK)])
         out = self._forward(X, False)
         return out.copy() if out is X else out
 

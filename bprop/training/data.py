@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_array, check_number, check_same_length
+from .._validation import check_array, check_number, check_same_length, is_sparse, n_rows
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,14 @@ def prepare_data(net, X, y, loss, *, sample_weight=None, class_weight=None, vali
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         X_val, Y_val, _ = net.prepare(validation_data[0], validation_data[1], loss)
         return TrainingData(X, Y, weights, X_val, Y_val, None), loss
+    n = n_rows(X)
     if split is not None:
-        if split[0].max(initial=-1) >= len(X) or split[1].max(initial=-1) >= len(X):
-            raise ValueError(f"the checkpoint's validation split does not fit X with {len(X)} rows: "
+        if split[0].max(initial=-1) >= n or split[1].max(initial=-1) >= n:
+            raise ValueError(f"the checkpoint's validation split does not fit X with {n} rows: "
                              "pass the same data as the original fit")
     elif validation_split > 0:
         labels = np.argmax(Y, axis=1) if loss.task == "classification" else None
-        split = stratified_split(len(X), validation_split, labels, net.rng)
+        split = stratified_split(n, validation_split, labels, net.rng)
     if split is None:
         return TrainingData(X, Y, weights, None, None, None), loss
     train, val = split
@@ -138,12 +139,14 @@ class Batches:
 
     A shuffled batch is gathered row by row into a small buffer per array,
     reused from batch to batch (contiguous, still in cache for the matmuls
-    that follow, no X-sized copy). ``None`` arrays give ``None``.
+    that follow, no X-sized copy). ``None`` arrays give ``None``. A sparse
+    (CSR) array gives a CSR batch of its rows (``X[idx]``: a copy of those
+    rows' non-zeros only), never a dense one.
     """
 
     def __init__(self, arrays, width: int):
         self.arrays = tuple(arrays)
-        self.buffers = tuple(None if a is None else np.empty((width,) + a.shape[1:], a.dtype)
+        self.buffers = tuple(None if a is None or is_sparse(a) else np.empty((width,) + a.shape[1:], a.dtype)
                              for a in self.arrays)
 
     def take(self, start: int, end: int, perm: np.ndarray | None) -> tuple:
@@ -152,5 +155,6 @@ class Batches:
             return tuple(None if a is None else a[start:end] for a in self.arrays)
         idx = perm[start:end]
         # mode="clip": the indices are in range; "raise" would copy through a temporary.
-        return tuple(None if a is None else np.take(a, idx, axis=0, out=buf[:end - start], mode="clip")
+        return tuple(None if a is None else a[idx] if buf is None
+                     else np.take(a, idx, axis=0, out=buf[:end - start], mode="clip")
                      for a, buf in zip(self.arrays, self.buffers))

@@ -36,13 +36,17 @@ from .run import Run, RunState, Settings, start_run
 def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
         validation_data=None, validation_split: float = 0.0, early_stopping=None,
         clip_norm: float | None = None, clip_value: float | None = None, callbacks=(),
-        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None) -> History:
+        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None,
+        alpha: float = 0.0) -> History:
     r"""Train ``net`` with mini-batch gradient descent; returns a :class:`History`.
 
     Parameters
     ----------
     net : Sequential
-    X : array-like (n, n_in)
+    X : array-like (n, n_in) or scipy.sparse matrix
+        A sparse ``X`` (any scipy.sparse format, kept as CSR) is never
+        densified: each batch gathers its rows from the CSR matrix and the
+        first Dense layer multiplies them sparsely (see :class:`~bprop.Dense`).
     y : array-like
         Targets for ``loss`` (class labels or one-hot rows for CrossEntropy).
     loss : Loss or str
@@ -78,6 +82,18 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         Per-sample weights: each batch's loss is ``Σ w_x C_x / Σ w_x``.
     class_weight : dict or "balanced", optional
         Multiplies each sample's weight by its class's weight (CrossEntropy only).
+    alpha : float, default 0.0
+        L2 penalty on the Dense weights (biases excluded), with the semantics
+        of scikit-learn's MLP ``alpha``: each batch's cost becomes
+
+        .. math:: C_\text{batch} + \frac{\alpha}{2 n_b} \sum_{l} \lVert W_l \rVert_F^2,
+
+        so :math:`\alpha W_l / n_b` is added to every :math:`\partial C/\partial W_l`
+        before clipping and the optimiser step (:math:`n_b` is the batch's row count,
+        or the sum of its sample weights when weighted). Unlike an optimiser's
+        ``weight_decay`` (PyTorch's: :math:`\lambda\theta` added to the gradient of
+        every parameter, biases included, independent of the batch size), its
+        strength falls as the batch grows, and the loss in the History includes it.
 
     Raises
     ------
@@ -97,6 +113,7 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         raise TypeError(f"optimizer must be a bprop.optim optimiser (e.g. bp.optim.Adam(1e-3)), "
                         f"got {optimizer!r}")
     check_number(validation_split, "validation_split", low=0.0, high=1.0, high_open=True)
+    alpha = check_number(alpha, "alpha", low=0.0)
     for name, v in (("clip_norm", clip_norm), ("clip_value", clip_value)):
         if v is not None:
             check_number(v, name, low=0.0, low_open=True)
@@ -106,7 +123,7 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
-                        early_stopping=early_stopping)
+                        early_stopping=early_stopping, alpha=alpha)
     run = start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
                     validation_data=validation_data, validation_split=validation_split,
                     sample_weight=sample_weight, class_weight=class_weight)
@@ -133,7 +150,7 @@ class _Plan:
     @classmethod
     def of(cls, run: Run) -> "_Plan":
         net, data = run.net, run.data
-        bounds = batch_bounds(len(data.X), run.settings.batch_size,
+        bounds = batch_bounds(data.X.shape[0], run.settings.batch_size,
                               any(isinstance(l, BatchNorm) for l in net.layers))
         arrays = (data.X, data.Y, labels_of(data.Y, run.loss.task), data.weights)
         es = run.settings.early_stopping
@@ -146,7 +163,7 @@ def _train_epochs(run: Run, plan: _Plan, start_epoch: int, callbacks: list[Callb
                   verbose: int) -> History:
     net, history = run.net, run.state.history
     info = {"epochs": run.settings.epochs, "initial_epoch": start_epoch, "steps_per_epoch": len(plan.bounds),
-            "n_train": len(run.data.X), "n_val": 0 if run.data.X_val is None else len(run.data.X_val)}
+            "n_train": run.data.X.shape[0], "n_val": 0 if run.data.X_val is None else run.data.X_val.shape[0]}
     for cb in callbacks:
         cb.on_train_begin(net, info)
     stop = None
@@ -206,11 +223,12 @@ def _diverged(run: Run, what: str) -> DivergenceError:
 def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -> tuple[EpochMeter, str | None]:
     """One pass over the training batches; returns the epoch's meter and a callback's stop reason."""
     last_finite = _LastFinite.of(run)
-    perm = run.net.rng.permutation(len(run.data.X)) if run.settings.shuffle else None
-    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y)
+    perm = run.net.rng.permutation(run.data.X.shape[0]) if run.settings.shuffle else None
+    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y,
+                       run.loss.output_to_prediction if run.loss.takes_logits else None)
     stop = None
     for step, (s, e) in enumerate(plan.bounds, start=1):
-        c = _step(run, meter, plan.batches.take(s, e, perm), epoch, step, last_finite)
+        c = _step(run, meter, plan.batches.take(s, e, perm), epoch, step, last_finite, plan.grad_keys)
         if any(cb.on_batch_end(run.net, step, c) for cb in callbacks):
             stop = "stopped by callback"
             break
@@ -221,11 +239,27 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
     return meter, stop
 
 
-def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last_finite: _LastFinite) -> float:
+def _add_l2_penalty(net, keys: list, alpha: float, n_b: float) -> float:
+    r"""scikit-learn's ``alpha``: :math:`∂C/∂W \mathrel{+}= αW/n_b` for each weight in ``keys``;
+    returns the cost's share :math:`\frac{α}{2n_b}\sum\lVert W\rVert^2`."""
+    scale = alpha / n_b
+    total = 0.0
+    for k in keys:
+        W = net.params[k]
+        total += float(np.dot(W.ravel(), W.ravel()))
+        net.grads[k] += W.dtype.type(scale) * W
+    return 0.5 * scale * total
+
+
+def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last_finite: _LastFinite,
+          weight_keys: list) -> float:
     """Backpropagation on one batch, then one clipped optimiser update; returns the batch loss ``C``."""
     net, opt = run.net, run.optimizer
     Xb, Yb, labels_b, weights_b = batch
     c, out = net._backprop(Xb, Yb, run.loss, weights_b)
+    if run.settings.alpha:
+        n_b = Yb.shape[0] if weights_b is None else float(np.sum(weights_b, dtype=np.float64))
+        c += _add_l2_penalty(net, weight_keys, run.settings.alpha, n_b)
     meter.add_batch(c, out, Yb, labels_b)
     sq = {k: float(np.dot(g.ravel(), g.ravel())) for k, g in net.grads.items()}
     total = sum(sq.values())

@@ -20,11 +20,12 @@ def _predicted_labels(out: np.ndarray, task: str) -> np.ndarray:
 def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "") -> dict:
     """Loss and metrics of ``net`` in eval mode on prepared ``X``, ``Y`` (chunked forward passes)."""
     task = loss.task
-    outs = [net._forward(X[s:s + EVAL_CHUNK], False) for s in range(0, len(X), EVAL_CHUNK)]
+    outs = [net._forward(X[s:s + EVAL_CHUNK], False) for s in range(0, X.shape[0], EVAL_CHUNK)]
     out = outs[0] if len(outs) == 1 else np.concatenate(outs)
     res = {f"{prefix}loss": loss.value(out, Y)}
-    if task == "regression":
-        res.update({f"{prefix}{k}": v for k, v in _metrics.regression_metrics(Y, out).items()})
+    if task == "regression":    # metrics of the prediction (e^z for Poisson), the loss of the raw output
+        pred = loss.output_to_prediction(out)
+        res.update({f"{prefix}{k}": v for k, v in _metrics.regression_metrics(Y, pred).items()})
     else:
         res[f"{prefix}accuracy"] = _metrics.accuracy(labels_of(Y, task), _predicted_labels(out, task))
     return res
@@ -38,8 +39,9 @@ class EpochMeter:
     root-mean-square over the epoch's steps of ``‖∂C/∂W‖₂``.
     """
 
-    def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray):
+    def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray, to_prediction=None):
         self.task, self.grad_keys = task, grad_keys
+        self.to_prediction = to_prediction    # regression: the loss's output → prediction map (e^z for Poisson)
         self.n = 0
         self.loss_sum = 0.0
         self.correct = 0.0
@@ -57,7 +59,8 @@ class EpochMeter:
         self.n += nb
         self.loss_sum += c * nb
         if self.task == "regression":
-            r = (out - Yb).astype(np.float64)
+            pred = out if self.to_prediction is None else self.to_prediction(out)
+            r = (pred - Yb).astype(np.float64)
             self.sq += float(np.sum(r * r))
             self.abs += float(np.sum(np.abs(r)))
             self.ss_res = self.ss_res + np.sum(r * r, axis=0)
