@@ -56,7 +56,7 @@ from . import optim as _optim
 from ._validation import Interval, Items, Options, check_dtype, check_params
 from ._version import __version__
 from .io import FLOATS, MODEL_FORMAT, read_npz, write_npz_atomic
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, get as _get_loss
+from .losses import BinaryCrossEntropy, CrossEntropy, get as _get_loss
 from .mlp import build_mlp
 from .model_file import MODEL_MEMBERS, check_model
 from .network import Sequential
@@ -402,6 +402,28 @@ class _BPEstimator(BaseEstimator):
             "optimizer": opt_state, "rng_state": self.net_.rng.bit_generator.state}}
         write_npz_atomic(path, arrays, meta)
 
+    def to_onnx(self, path, *, opset: int = 20, input_name: str = "input"):
+        """Export the fitted network to an ONNX file; see :mod:`bprop.interop.onnx` (``pip install 'bprop[onnx]'``).
+
+        A regressor gives the output ``output (N, n_outputs)``. A classifier
+        gives ``logits``, ``probabilities`` (softmax; for a sigmoid output, σ per
+        output, not normalised across one-vs-rest classes as :meth:`predict_proba`
+        does) and ``label``: the class of :meth:`predict`, as the number in
+        ``classes_`` where the classes are numbers, else its index in ``classes_``
+        (the names are in the file's ``class_names`` metadata); for a
+        multi-label target the 0/1 indicator row.
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        check_is_fitted(self, "net_")
+        from .interop.onnx import export
+        classes = getattr(self, "classes_", None)
+        return export(self.net_, path, opset=opset, input_name=input_name, loss=self.loss_function_,
+                      class_names=None if classes is None else [str(c) for c in classes], standardizer={},
+                      multilabel=getattr(self, "_label_mode", None) == "multilabel")
+
     @classmethod
     def load(cls, path):
         """Read an estimator written by :meth:`save` (no pickle, no code executed).
@@ -577,7 +599,9 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         or ``"balanced"`` (``n_samples / (n_classes * count)``). For
         ``partial_fit`` only a dict.
     loss : {"cross_entropy", "binary_cross_entropy"}, default "cross_entropy"
-        ``"cross_entropy"`` chooses as in the table above.
+        ``"cross_entropy"`` chooses as in the table above;
+        ``"cross_entropy:label_smoothing=0.1"`` smooths the targets of a
+        multi-class softmax output (:class:`bprop.CrossEntropy`).
         ``"binary_cross_entropy"`` also trains ``k ≥ 3`` classes with one
         sigmoid per class (one-vs-rest; ``predict_proba`` normalises the rows).
 
@@ -715,7 +739,10 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                                  f"fitted on a {self._label_mode} target")
             return Y, {}
         n_out = 1 if mode == "binary" else len(new_classes)
-        loss = CrossEntropy() if mode == "multiclass" else BinaryCrossEntropy()
+        if mode == "multiclass":     # keeps the given CrossEntropy's label_smoothing
+            loss = loss if isinstance(loss, CrossEntropy) else CrossEntropy()
+        else:
+            loss = BinaryCrossEntropy()
         return Y, {"classes_": new_classes, "_label_mode": mode, "n_outputs_": n_out,
                    "loss_function_": loss,
                    "out_activation_": "softmax" if mode == "multiclass" else "logistic"}
@@ -861,8 +888,11 @@ class BPRegressor(RegressorMixin, _BPEstimator):
     linear output per target column. Standardise ``X`` (and, for large
     targets, ``y``: ``TransformedTargetRegressor``) for best results.
     """ + _COMMON_DOC + r"""
-    loss : {"mse"}, default "mse"
-        The quadratic cost (``"quadratic"`` and ``"squared_error"`` are the same).
+    loss : {"mse", "mae", "huber"}, default "mse"
+        The quadratic cost (``"quadratic"`` and ``"squared_error"`` are the same);
+        ``"mae"``, the L1 loss :math:`\frac1n\sum_x\lVert a − y\rVert_1`; ``"huber"``
+        (``"huber:delta=0.5"`` for another δ), quadratic within δ of the target and
+        linear beyond (:class:`bprop.Huber`).
 
     Attributes
     ----------""" + _COMMON_ATTRS + r"""
@@ -926,8 +956,9 @@ class BPRegressor(RegressorMixin, _BPEstimator):
     def _encode_targets(self, y, *, continuing, partial, classes):
         dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
         loss = _get_loss("mse" if self.loss == "squared_error" else self.loss)
-        if not isinstance(loss, MSE):
-            raise ValueError(f"BPRegressor's loss must be 'mse', got {self.loss!r}")
+        if loss.task != "regression":
+            raise ValueError(f"BPRegressor's loss must be a regression loss ('mse', 'mae', 'huber', "
+                             f"'huber:delta=0.5'), got {self.loss!r}")
         Y = np.ascontiguousarray(y, dtype=dtype).reshape(len(y), -1)
         if continuing:
             if Y.shape[1] != self.n_outputs_:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber
 from .step import Setup, Step
 
 SUPERSCRIPT = str.maketrans("0123456789-L+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᴸ⁺")
@@ -86,11 +86,22 @@ FORMULAS = {
     BinaryCrossEntropy: LossFormula(
         "−1/n Σₓ Σⱼ [yⱼ ln σ({a}ⱼ) + (1 − yⱼ) ln(1 − σ({a}ⱼ))]",
         r"-\frac1n\sum_x\sum_j \left[y_j\ln\sigma({a}_j) + (1-y_j)\ln(1-\sigma({a}_j))\right]", Sym("σ", r"\sigma")),
+    MAE: LossFormula("1/n Σₓ Σⱼ |{a}ⱼ − yⱼ|", r"\frac1n\sum_x\sum_j \left|{a}_j - y_j\right|"),
+    Huber: LossFormula("1/n Σₓ Σⱼ h_δ({a}ⱼ − yⱼ),  h_δ(r) = ½r² if |r| ≤ δ else δ(|r| − ½δ)",
+                       r"\frac1n\sum_x\sum_j h_\delta({a}_j - y_j),\ h_\delta(r) = \begin{{cases}}\tfrac12 r^2 & "
+                       r"|r|\le\delta\\ \delta(|r| - \tfrac12\delta) & |r|>\delta\end{{cases}}"),
 }
+#: CrossEntropy with label smoothing ε: the targets y' = (1 − ε) y + ε/k.
+SMOOTHED_CROSS_ENTROPY = LossFormula(
+    "−1/n Σₓ Σⱼ y'ⱼ ln softmax({a})ⱼ,  y' = (1 − ε) y + ε/k",
+    r"-\frac1n\sum_x\sum_j y'_j \ln\mathrm{{softmax}}({a})_j,\ y' = (1-\varepsilon)\,y + \varepsilon/k",
+    Sym("softmax", r"\mathrm{softmax}"))
 
 
 def formula(loss) -> LossFormula:
     """The :data:`FORMULAS` entry of ``loss``'s class or nearest base class; its name for any other loss."""
+    if isinstance(loss, CrossEntropy) and loss.label_smoothing:
+        return SMOOTHED_CROSS_ENTROPY
     for cls in type(loss).__mro__:
         if cls in FORMULAS:
             return FORMULAS[cls]
