@@ -133,11 +133,14 @@ def test_multilabel_csv_reader(tmp_path):
 def test_explain_writes_each_loss(loss, capsys):
     code, out, err = cli(capsys, "explain", "--loss", loss)
     assert code == 0, err
-    assert ("|" in out) if loss == "mae" else ("h_δ" in out)
+    if loss == "mae":                       # C, and ∇ₐC = sign(a − y)/n (not the quadratic cost's (a − y)/n)
+        assert "|a⁽²⁾ⱼ − yⱼ|" in out and "sign(a⁽²⁾ − y)/n" in out
+    else:
+        assert "h_δ(a⁽²⁾ⱼ − yⱼ)" in out and "clip(a⁽²⁾ − y, −δ, δ)/n" in out
 
 
 def test_explain_label_smoothing_formula(capsys):
     code, out, err = cli(capsys, "explain", "--layers", "2,3,2", "--loss", "cross_entropy:label_smoothing=0.1",
                          "--input", "0.5,-0.2", "--target", "1")
     assert code == 0, err
-    assert "y' = (1 − ε) y + ε/k" in out
+    assert "y' = (1 − ε) y + ε/k" in out and "(softmax(z⁽²⁾) − y')/n" in out

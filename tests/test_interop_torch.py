@@ -39,9 +39,13 @@ def safetensors():
     return safetensors
 
 
+def _array(a):
+    return np.asarray(a.detach().numpy() if hasattr(a, "detach") else a, dtype=np.float64)
+
+
 def rel(ours, theirs):
-    ours = np.asarray(ours, dtype=np.float64)
-    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs, dtype=np.float64)
+    """max |ours − theirs| / max |theirs| (either may be a torch tensor)."""
+    ours, theirs = _array(ours), _array(theirs)
     assert ours.shape == theirs.shape
     return float(np.max(np.abs(ours - theirs)) / max(np.max(np.abs(theirs)), 1e-300))
 
@@ -97,8 +101,9 @@ def test_torch_model_and_its_bprop_twin_train_identically(loss_name, torch):
     nn = torch.nn
     torch.manual_seed(1)
     k = 3 if loss_name != "huber" else 2
-    model = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 8), nn.LeakyReLU(0.1),
-                          nn.Linear(8, k)).double()
+    # no bias before BatchNorm (as build_mlp): its gradient is 0 up to rounding, which Adam would amplify
+    model = nn.Sequential(nn.Linear(5, 8, bias=False), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 8),
+                          nn.LeakyReLU(0.1), nn.Linear(8, k)).double()
     net = bp.from_torch(model)
     rng = np.random.default_rng(4)
     X = rng.normal(size=(12, 5))

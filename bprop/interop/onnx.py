@@ -12,7 +12,8 @@ bprop layer     float32 network                            float64 network
 ``LeakyReLU``   ``LeakyRelu(alpha=s)``                      ``Where(Z > 0, Z, Z·s)``
 ``ELU``         ``Elu(alpha=α)``                            ``Where(Z > 0, Z, α·(exp(min(Z, 0)) − 1))``
 ``GELU``        opset ≥ 20: ``Gelu(approximate=…)``; below: ``Z·½(1 + Erf(Z/√2))`` or the tanh form
-``BatchNorm``   ``BatchNormalization`` (running statistics)  ``(Z − μ_run)·(1/√(σ²_run + ε))·γ + β``
+``BatchNorm``   opset ≥ 14: ``BatchNormalization``          ``(Z − μ_run)·(1/√(σ²_run + ε))·γ + β``
+                (running statistics); opset 13: as float64
 ``Dropout``     left out (the identity in eval mode)
 ==============  =========================================  ==================================================
 
@@ -22,7 +23,10 @@ float64 graph multiplies by 0.0099999997764825820922852 and cannot agree with
 the network to 1e-10. The float64 graph therefore writes those formulas with
 float64 constants (initializers), and the export stays exact. (A float32
 network rounds those constants to float32 itself, so its native operators
-agree.) onnxruntime 1.32 has no float64 kernel for ``Elu``, ``LeakyRelu``,
+agree.) At opset 13 ``BatchNormalization`` is version 9, which onnx's own
+``ReferenceEvaluator`` runs with the batch's statistics instead of the
+running ones, so there BatchNorm is written out in every dtype.
+onnxruntime 1.32 has no float64 kernel for ``Elu``, ``LeakyRelu``,
 ``Erf`` or ``Gelu``: the decompositions above also let it run float64
 ``LeakyReLU``, ``ELU`` and ``BatchNorm`` graphs; a float64 ``GELU`` graph runs on
 ``onnx.reference.ReferenceEvaluator`` (or any runtime with those kernels).
@@ -61,6 +65,9 @@ from ..losses import BinaryCrossEntropy, CrossEntropy, get as get_loss
 MIN_OPSET = 13
 #: The first opset with a ``Gelu`` operator.
 GELU_OPSET = 20
+#: The first opset whose ``BatchNormalization`` says eval mode outright (``training_mode=0``): onnx's own
+#: ReferenceEvaluator runs version 9 (opsets 9–13) with the batch's statistics.
+BATCHNORM_OPSET = 14
 
 
 def _onnx():
@@ -97,9 +104,9 @@ class _Graph:
 
     def const(self, stem: str, value, dtype=None) -> str:
         """An initializer holding ``value`` (in the network's dtype unless ``dtype`` is given)."""
-        arr = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
+        arr = np.array(value, dtype=self.dtype if dtype is None else dtype, order="C")   # a scalar stays 0-d
         name = self.name(stem)
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        self.initializers.append(self.onnx.numpy_helper.from_array(arr, name))
         return name
 
     def op(self, op_type: str, inputs: list, stem: str | None = None, output: str | None = None, **attrs) -> str:
@@ -126,7 +133,7 @@ def _layer(g: _Graph, layer, x: str, opset: int, i: int) -> str:
     if isinstance(layer, _layers.BatchNorm):
         rm, rv = layer.buffers["running_mean"], layer.buffers["running_var"]
         gamma, beta = layer.params["gamma"], layer.params["beta"]
-        if not f64:
+        if not f64 and opset >= BATCHNORM_OPSET:
             return g.op("BatchNormalization", [x, g.const(f"gamma{i}", gamma), g.const(f"beta{i}", beta),
                                                g.const(f"running_mean{i}", rm), g.const(f"running_var{i}", rv)],
                         f"bn{i}", epsilon=float(layer.eps))

@@ -137,8 +137,8 @@ def read_header(path: str) -> tuple[dict, dict]:
 
 def _tensors(path: str, names) -> dict[str, np.ndarray]:
     """The named tensors of a file whose header :func:`read_header` has checked (NumPy copies)."""
+    _safetensors_numpy()                     # the ImportError that says what to install
     import safetensors
-    _safetensors_numpy()
     out = {}
     with safetensors.safe_open(path, framework="numpy") as f:
         for name in names:
