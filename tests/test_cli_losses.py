@@ -2,7 +2,6 @@
 ``--init torch_default``, multi-label CSV targets (``--target a,b`` with BCE) and ``explain`` of each loss."""
 
 import csv
-import json
 import os
 
 import numpy as np
@@ -12,6 +11,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import bprop as bp  # noqa: E402
 from bprop.cli import main  # noqa: E402
+from conftest import require_module  # noqa: E402
 
 
 def cli(capsys, *argv):
@@ -105,12 +105,8 @@ def test_multilabel_csv_targets_train_predict_evaluate_and_export(tmp_path, caps
     code, _, err = cli(capsys, "train", "--data", f"csv:{data}", "--target", "rain,wind", "--loss", "mse",
                        "--out", tmp_path / "r2", "--quiet")
     assert code == 2 and "--loss bce" in err
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        if os.environ.get("BPROP_REQUIRE_TORCH") == "1":
-            pytest.fail("BPROP_REQUIRE_TORCH=1 but onnxruntime is not installed")
-        return
+
+    ort = require_module("onnxruntime", "pip install onnxruntime")       # the ONNX export of this model
     assert cli(capsys, "export", run)[0] == 0
     sess = ort.InferenceSession(str(run / "model.onnx"), providers=["CPUExecutionProvider"])
     logits, proba, label = sess.run(None, {"input": np.round(X[:5], 6).astype(np.float32)})

@@ -14,29 +14,12 @@ Tests that need torch or safetensors skip without them, unless ``BPROP_REQUIRE_T
 """
 
 import json
-import os
 import struct
 
 import numpy as np
 import pytest
 
 import bprop as bp
-
-
-def require(name):
-    try:
-        return __import__(name)
-    except ImportError:
-        if os.environ.get("BPROP_REQUIRE_TORCH") == "1":
-            pytest.fail(f"BPROP_REQUIRE_TORCH=1 but {name} is not installed: pip install -e '.[test]'")
-        pytest.skip(f"{name} is not installed")
-
-
-@pytest.fixture
-def safetensors():
-    require("safetensors")
-    import safetensors.numpy
-    return safetensors
 
 
 def _array(a):

@@ -15,7 +15,6 @@ Without onnx/onnxruntime these tests skip with a reason, unless
 ``BPROP_REQUIRE_TORCH=1`` (CI, which installs the ``test`` extra), where they fail.
 """
 
-import os
 
 import numpy as np
 import pytest
@@ -25,26 +24,6 @@ import bprop as bp
 OPSETS = (13, 17, 20)
 RTOL = {"float32": 1e-5, "float64": 1e-10}
 HEADS = ("regression", "cross_entropy", "bce_binary", "bce_multilabel", "bce_ovr")
-
-
-def require(name):
-    try:
-        return __import__(name)
-    except ImportError:
-        if os.environ.get("BPROP_REQUIRE_TORCH") == "1":
-            pytest.fail(f"BPROP_REQUIRE_TORCH=1 but {name} is not installed: pip install -e '.[test]'")
-        pytest.skip(f"{name} is not installed (pip install 'bprop[onnx]' onnxruntime)")
-
-
-@pytest.fixture
-def onnx():
-    return require("onnx")
-
-
-@pytest.fixture
-def ort():
-    require("onnx")
-    return require("onnxruntime")
 
 
 def close(ours, theirs, rtol, what):
@@ -249,7 +228,7 @@ def test_unsupported_layer_is_a_clear_error(tmp_path, onnx):
     assert not (tmp_path / "m.onnx").exists()
 
 
-def test_cli_train_export_run_predict_and_round_trips(tmp_path, capsys, ort):
+def test_cli_train_export_run_predict_and_round_trips(tmp_path, capsys, ort, safetensors):
     from bprop.cli import main
     run = tmp_path / "run"
     assert main(["train", "--data", "moons", "--layers", "8", "--batchnorm", "--epochs", "2", "--quiet",

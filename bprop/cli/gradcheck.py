@@ -64,7 +64,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import activations, data as bdata, losses
+    from .. import activations, data as bdata
     from ..initializers import REGISTRY
     from .console import console, plain, table
 

@@ -258,7 +258,7 @@ def format_schedule(name: str, params: dict) -> str:
 
 def resolve(args, file_cfg: dict) -> dict:
     """Defaults < config file < command line, every value checked and made concrete."""
-    from .. import activations, losses, optim
+    from .. import activations, optim
     from ..initializers import REGISTRY
 
     given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
