@@ -9,6 +9,8 @@
 * ``MAE``, ``Huber(delta)``, ``CrossEntropy(label_smoothing)``: value and
   gradient against torch's ``L1Loss``, ``HuberLoss``, ``CrossEntropyLoss`` (1e-12).
 * ``init="torch_default"``: nn.Linear's U(±1/√n_in) for weights and biases.
+* The estimators' ``loss=`` takes the new losses and keeps their arguments; a
+  model of ``bprop train`` round-trips through torch.
 
 Tests that need torch or safetensors skip without them, unless ``BPROP_REQUIRE_TORCH=1`` (CI).
 """
@@ -304,3 +306,35 @@ def test_torch_default_init_has_nn_linear_bounds(torch):
         # U(−a, a) has variance a²/3: both libraries' samples agree with it (20 000 and 400 draws)
         assert ours.var() == pytest.approx(bound ** 2 / 3, rel=0.1 if ours.ndim == 1 else 0.03)
         assert theirs.var() == pytest.approx(bound ** 2 / 3, rel=0.2 if ours.ndim == 1 else 0.05)
+
+
+def test_estimators_take_the_new_losses_and_keep_their_arguments(tmp_path):
+    from bprop.sklearn import BPClassifier, BPRegressor, load
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(40, 3))
+    clf = BPClassifier((6,), max_epochs=2, tol=None, random_state=0,
+                       loss="cross_entropy:label_smoothing=0.2").fit(X, rng.integers(0, 3, 40))
+    assert clf.loss_function_.label_smoothing == 0.2
+    clf.save(tmp_path / "c.npz")
+    assert load(tmp_path / "c.npz").loss_function_.label_smoothing == 0.2
+    for loss, cls in (("mae", bp.MAE), ("huber:delta=0.3", bp.Huber)):
+        reg = BPRegressor((6,), max_epochs=2, tol=None, random_state=0, loss=loss).fit(X, X[:, 0])
+        assert type(reg.loss_function_) is cls
+    assert reg.loss_function_.delta == 0.3
+    with pytest.raises(ValueError, match="regression loss"):
+        BPRegressor(loss="cross_entropy", max_epochs=1).fit(X, X[:, 0])
+
+
+def test_a_bprop_train_model_round_trips_through_torch(tmp_path, capsys, torch):
+    from bprop.cli import main
+    run = tmp_path / "run"
+    assert main(["train", "--data", "moons", "--layers", "8,8", "--batchnorm", "--dropout", "0.1", "--epochs", "2",
+                 "--dtype", "float64", "--quiet", "--no-plots", "--out", str(run)]) == 0
+    capsys.readouterr()
+    net = bp.load(run / "model.npz")
+    model = net.to_torch()
+    X = np.random.default_rng(8).normal(size=(20, 2))
+    assert rel(net.predict(X), model(torch.from_numpy(X))) < 1e-12
+    back = bp.from_torch(model)
+    assert [type(l) for l in back.layers] == [type(l) for l in net.layers]
+    assert rel(back.predict(X), net.predict(X)) < 1e-12
