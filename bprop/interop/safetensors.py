@@ -78,7 +78,8 @@ def read_header(path: str) -> tuple[dict, dict]:
         Naming ``path``: a header longer than the file or than
         :data:`bprop.io.MAX_META_BYTES`, JSON that is not an object of
         tensors, a dtype other than F32/F64/I64, a shape or byte range that
-        does not fit the file or overlaps another tensor.
+        does not fit the file, overlaps another tensor or leaves bytes that
+        belong to no tensor.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
@@ -129,9 +130,17 @@ def read_header(path: str) -> tuple[dict, dict]:
         shapes[name] = (tuple(shape), DTYPES[dtype])
         ranges.append((offsets[0], offsets[1], name))
     ranges.sort()
-    for (a0, a1, a), (b0, b1, b) in zip(ranges, ranges[1:]):
-        if b0 < a1:
-            raise ValueError(f"{path}: tensors {a!r} and {b!r} overlap; the file is corrupt")
+    end = 0                       # the format's rule: the tensors fill the data bytes in order, no gaps
+    for start, stop, name in ranges:
+        if start < end:
+            raise ValueError(f"{path}: tensor {name!r} overlaps the one before it; the file is corrupt")
+        if start > end:
+            raise ValueError(f"{path}: {start - end:,} bytes before tensor {name!r} belong to no tensor; the "
+                             "file is corrupt")
+        end = stop
+    if end != data_size:
+        raise ValueError(f"{path}: {data_size - end:,} bytes after the last tensor belong to no tensor; the file "
+                         "is corrupt")
     return shapes, metadata
 
 
@@ -140,9 +149,12 @@ def _tensors(path: str, names) -> dict[str, np.ndarray]:
     _safetensors_numpy()                     # the ImportError that says what to install
     import safetensors
     out = {}
-    with safetensors.safe_open(path, framework="numpy") as f:
-        for name in names:
-            out[name] = np.array(f.get_tensor(name))
+    try:
+        with safetensors.safe_open(path, framework="numpy") as f:
+            for name in names:
+                out[name] = np.array(f.get_tensor(name))
+    except safetensors.SafetensorError as exc:   # a file changed since its header was checked
+        raise ValueError(f"cannot read {path}: {exc}") from None
     return out
 
 
