@@ -140,3 +140,13 @@ def test_explain_label_smoothing_formula(capsys):
                          "--input", "0.5,-0.2", "--target", "1")
     assert code == 0, err
     assert "y' = (1 − ε) y + ε/k" in out and "(softmax(z⁽²⁾) − y')/n" in out
+
+
+def test_multilabel_targets_from_a_config_file(tmp_path, capsys):
+    data = tmp_path / "weather.csv"
+    write_multilabel_csv(data, n=60)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'data = "csv:{data}"\ntarget = ["rain", "wind"]\nlayers = [4]\nepochs = 1\n')
+    net = train(capsys, tmp_path / "run", "--config", cfg)
+    assert net.metadata["task"] == "multilabel" and net.metadata["class_names"] == ["rain", "wind"]
+    assert 'target = "rain,wind"' in (tmp_path / "run" / "config.toml").read_text()

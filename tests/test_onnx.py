@@ -199,6 +199,11 @@ def test_estimators_export(tmp_path, ort):
     logits, proba, label = sess.run(None, {"input": X})
     close(proba, clf.predict_proba(X), 1e-5, "predict_proba")
     np.testing.assert_array_equal(clf.classes_[label], clf.predict(X))
+    from bprop.cli import main
+    clf.save(tmp_path / "clf.npz")                       # the same file from a saved estimator, by the CLI
+    assert main(["export", str(tmp_path / "clf.npz"), "-o", str(tmp_path / "cli.onnx")]) == 0
+    sess = ort.InferenceSession(str(tmp_path / "cli.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(clf.classes_[sess.run(["label"], {"input": X})[0]], clf.predict(X))
     yb = (X[:, 0] > 0).astype(int) * 3                                   # classes 0 and 3: numeric labels
     clf = BPClassifier((8,), max_epochs=3, tol=None, random_state=0).fit(X, yb)
     clf.to_onnx(tmp_path / "b.onnx")

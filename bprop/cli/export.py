@@ -1,7 +1,7 @@
 """Export a trained model for deployment: an ONNX file, or a safetensors file for PyTorch.
 
 RUN_OR_MODEL is a run folder made by 'bprop train' or a model file (.npz or
-.safetensors). --format onnx writes an ONNX model that takes the raw
+.safetensors; also a BPClassifier/BPRegressor saved with its save method). --format onnx writes an ONNX model that takes the raw
 features: the Standardizer saved with the model is folded in, (x − mean)/std.
 A classifier gives the outputs 'logits', 'probabilities' and 'label' (the
 class, as a number where the class names are numbers); a regression model
@@ -60,7 +60,11 @@ def run(args) -> int:
             raise UsageError(f"--opset: {exc}") from None
     net = bp.load(path)
     if args.format == "onnx":
-        net.to_onnx(output, opset=args.opset)
+        from ..sklearn import ESTIMATOR_KEY, load as load_estimator
+        if isinstance(net.metadata.get(ESTIMATOR_KEY), dict):      # a saved BPClassifier/BPRegressor:
+            load_estimator(path).to_onnx(output, opset=args.opset)  # its classes and label rule
+        else:
+            net.to_onnx(output, opset=args.opset)
     else:
         net.save(output)
     print(f"wrote {output} ({args.format}{f', opset {args.opset}' if args.format == 'onnx' else ''})",

@@ -270,6 +270,8 @@ def resolve(args, file_cfg: dict) -> dict:
     out["n_samples"] = None if cfg["n_samples"] is None else _setting(cfg["n_samples"], "n_samples")
     out["noise"] = None if cfg["noise"] is None else _setting(cfg["noise"], "noise")
     out["target"] = None if cfg["target"] is None else cfg["target"]
+    if isinstance(out["target"], list) and out["target"] and all(isinstance(t, str) for t in out["target"]):
+        out["target"] = ",".join(out["target"])      # target = ["rain", "wind"] in a config file: --target rain,wind
     if out["target"] is not None and (not isinstance(out["target"], (str, int)) or isinstance(out["target"], bool)):
         raise UsageError(f"--target: expected a column name or index, got {out['target']!r}")
     out["data_dir"] = None if cfg["data_dir"] is None else _folder(cfg["data_dir"], "data_dir")
