@@ -298,7 +298,8 @@ def _encode_targets(table: _Table, columns: list[int], task: str | None):
     if task is None:
         task = MULTILABEL if binary else REGRESSION
     if task == MULTILABEL and not binary:
-        raise ValueError(f"CSV file {table.path!r}: multi-label target columns must hold 0 or 1 only")
+        raise ValueError(f"CSV file {table.path!r}: multi-label target columns must hold 0 or 1 only; "
+                         "other numbers make a regression target (leave task to be inferred)")
     if task == CLASSIFICATION:
         raise ValueError("several target columns make a multi-label or regression task, not classification")
     return y, task, [table.names[j] for j in columns] if task == MULTILABEL else None
@@ -357,17 +358,17 @@ def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0
     if task == MULTILABEL and not isinstance(target, (list, tuple)):
         target = [target]
     if isinstance(target, (list, tuple)):
+        if not target:
+            raise ValueError("target is an empty list; give one or more column names or indices")
         j_targets = [_resolve_target(t, table) for t in target]
-        if len(set(j_targets)) != len(j_targets) or not j_targets:
-            raise ValueError(f"target columns {list(target)!r} name a column twice (or none)")
+        if len(set(j_targets)) != len(j_targets):
+            raise ValueError(f"target columns {list(target)!r} name a column twice; give each column once")
         if len(j_targets) == len(names):
             raise ValueError(f"target columns {list(target)!r} leave CSV file {table.path!r} no feature column")
         y, task, class_names = _encode_targets(table, j_targets, task)
-        j_target = j_targets[0]
     else:
         j_targets = [_resolve_target(target, table)]
-        j_target = j_targets[0]
-        y, task, class_names = _encode_target(table.column(j_target), table, j_target, task)
+        y, task, class_names = _encode_target(table.column(j_targets[0]), table, j_targets[0], task)
     features = [j for j in range(len(names)) if j not in j_targets]
     X = np.column_stack([_numeric(table, j, "feature") for j in features])
     seed = check_seed(seed)
