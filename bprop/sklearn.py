@@ -406,9 +406,10 @@ class _BPEstimator(BaseEstimator):
         """Export the fitted network to an ONNX file; see :mod:`bprop.interop.onnx` (``pip install 'bprop[onnx]'``).
 
         A regressor gives the output ``output (N, n_outputs)``. A classifier
-        gives ``logits``, ``probabilities`` (softmax; for a sigmoid output, σ per
-        output, not normalised across one-vs-rest classes as :meth:`predict_proba`
-        does) and ``label``: the class of :meth:`predict`, as the number in
+        gives ``logits``, ``probabilities`` (what :meth:`predict_proba` returns:
+        softmax; ``[1 − σ(z), σ(z)]`` for two classes; σ normalised over the
+        classes for one-vs-rest; σ per label for a multi-label target) and
+        ``label``: the class of :meth:`predict`, as the number in
         ``classes_`` where the classes are numbers, else its index in ``classes_``
         (the names are in the file's ``class_names`` metadata); for a
         multi-label target the 0/1 indicator row.
@@ -420,9 +421,11 @@ class _BPEstimator(BaseEstimator):
         check_is_fitted(self, "net_")
         from .interop.onnx import export
         classes = getattr(self, "classes_", None)
+        mode = getattr(self, "_label_mode", None)
         return export(self.net_, path, opset=opset, input_name=input_name, loss=self.loss_function_,
                       class_names=None if classes is None else [str(c) for c in classes], standardizer={},
-                      multilabel=getattr(self, "_label_mode", None) == "multilabel")
+                      multilabel=mode == "multilabel",
+                      probabilities={"binary": "binary_pair", "ovr": "normalized"}.get(mode, "sigmoid"))
 
     @classmethod
     def load(cls, path):

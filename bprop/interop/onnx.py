@@ -37,7 +37,8 @@ raw features go in.
 
 Outputs: a regression network gives ``output``. A network trained with a
 logit loss (``CrossEntropy``, ``BinaryCrossEntropy``) gives ``logits``, then
-``probabilities`` (``Softmax``, or ``Sigmoid`` per output) and ``label``:
+``probabilities`` (``Softmax``, or ``Sigmoid`` per output; for the estimators
+what ``predict_proba`` returns, see ``probabilities=``) and ``label``:
 ``ArgMax`` of the logits — or, for one sigmoid output and for multi-label
 networks, ``z > 0`` (that is σ(z) > ½) — mapped to the class names with a
 ``Gather`` where the names are numbers (integers: int64, otherwise float64);
@@ -184,8 +185,16 @@ def _numeric_classes(class_names):
     return np.array(values, dtype=np.float64)
 
 
+#: How ``probabilities`` is made from the sigmoid outputs p = σ(z), for the estimators' ``predict_proba``.
+PROBABILITIES = {
+    "sigmoid": "p, one probability per output",
+    "binary_pair": "[1 − p, p] of one output: the two classes' probabilities",
+    "normalized": "p / Σ p per row: one-vs-rest sigmoids made into one distribution over the classes",
+}
+
+
 def export(net, path, *, opset: int = 20, input_name: str = "input", loss=None, class_names=None,
-           standardizer=None, multilabel: bool | None = None):
+           standardizer=None, multilabel: bool | None = None, probabilities: str = "sigmoid"):
     """Write ``net`` to ``path`` as an ONNX model and return the ``onnx.ModelProto``.
 
     Parameters
@@ -210,6 +219,9 @@ def export(net, path, *, opset: int = 20, input_name: str = "input", loss=None, 
         For ``BinaryCrossEntropy``: each output is its own yes/no label (``z > 0``)
         rather than one class among the outputs (``ArgMax``); default: whether
         ``net.metadata["task"]`` is ``"multilabel"``.
+    probabilities : {"sigmoid", "binary_pair", "normalized"}, default "sigmoid"
+        For ``BinaryCrossEntropy``: the ``probabilities`` output (:data:`PROBABILITIES`);
+        the estimators ask for what their ``predict_proba`` returns.
 
     Raises
     ------
@@ -255,11 +267,23 @@ def export(net, path, *, opset: int = 20, input_name: str = "input", loss=None, 
         softmax = isinstance(loss, CrossEntropy)
         if not softmax and not isinstance(loss, BinaryCrossEntropy):
             raise ValueError(f"no ONNX output head for the logit loss {type(loss).__name__}")
+        n_proba = n_out
         if softmax:
             g.op("Softmax", ["logits"], output="probabilities", axis=1)
-        else:
+        elif probabilities == "sigmoid":
             g.op("Sigmoid", ["logits"], output="probabilities")
-        outputs.append(helper.make_tensor_value_info("probabilities", elem, ["N", n_out]))
+        elif probabilities == "binary_pair" and n_out == 1:             # [1 − σ(z), σ(z)]
+            p = g.op("Sigmoid", ["logits"], "p")
+            g.op("Concat", [g.op("Sub", [g.const("one", 1.0), p]), p], output="probabilities", axis=1)
+            n_proba = 2
+        elif probabilities == "normalized":                              # σ(z) / Σ_j σ(z_j)
+            p = g.op("Sigmoid", ["logits"], "p")
+            total = g.op("ReduceSum", [p, g.const("axes", [1], np.int64)], "total", keepdims=1)
+            g.op("Div", [p, total], output="probabilities")
+        else:
+            raise ValueError(f"probabilities={probabilities!r} is not one of {', '.join(PROBABILITIES)} "
+                             "(binary_pair needs one output)")
+        outputs.append(helper.make_tensor_value_info("probabilities", elem, ["N", n_proba]))
         if softmax or (n_out > 1 and not multilabel):                    # one class among the outputs
             index = g.op("ArgMax", ["logits"], "index", axis=1, keepdims=0)
             label_shape = ["N"]
