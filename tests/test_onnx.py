@@ -265,3 +265,16 @@ def test_cli_train_export_run_predict_and_round_trips(tmp_path, capsys, ort, saf
     back = bp.load(tmp_path / "m.safetensors")
     assert back.metadata == net.metadata
     close(back.predict(raw), net.predict(raw), 1e-15, "safetensors round trip")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_newest_opset_the_installed_onnx_knows(dtype, tmp_path, onnx):
+    opset = onnx.defs.onnx_opset_version()
+    net = every_layer(4, dtype, gelu=True)
+    net.metadata = {"loss": "cross_entropy"}
+    net.to_onnx(tmp_path / "m.onnx", opset=opset)
+    onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")), full_check=True)
+    X = np.random.default_rng(3).normal(size=(6, 5)).astype(dtype)
+    check_against(reference(tmp_path / "m.onnx", dtype).run(None, {"input": X}), ["logits", "probabilities", "label"],
+                  {"logits": net.predict(X), "probabilities": bp.CrossEntropy().output_to_prediction(net.predict(X)),
+                   "label": np.argmax(net.predict(X), axis=1)}, RTOL[dtype], f"opset {opset}")
