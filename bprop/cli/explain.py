@@ -75,8 +75,8 @@ def register(subparsers) -> None:
     train.add_argument("--target", default=None, metavar="Y",
                        help="the target y, same format (class labels for cross_entropy); e.g. --target 0.9")
     train.add_argument("--loss", default="mse", metavar="NAME",
-                       help="mse (C = 1/(2n) Σ‖a − y‖², the default), mae, huber (huber:delta=0.5), cross_entropy "
-                            "(cross_entropy:label_smoothing=0.1) or bce; e.g. --loss mse")
+                       help="mse (C = 1/(2n) Σ‖a − y‖², the default), mae, huber (huber:delta=0.5), "
+                            "cross_entropy (cross_entropy:label_smoothing=0.1) or bce; e.g. --loss mse")
     train.add_argument("--lr", default="0.1", metavar="η", help="learning rate η, e.g. --lr 0.5 (default 0.1)")
     train.add_argument("--optimizer", default="sgd", metavar="NAME",
                        help="sgd (θ ← θ − η ∂C/∂θ, the default), momentum, nesterov, rmsprop, adam or adamw; "

@@ -1,15 +1,16 @@
 """Export a trained model for deployment: an ONNX file, or a safetensors file for PyTorch.
 
-RUN_OR_MODEL is a run folder made by 'bprop train' or a model file (.npz or
-.safetensors; also a BPClassifier/BPRegressor saved with its save method). --format onnx writes an ONNX model that takes the raw
-features: the Standardizer saved with the model is folded in, (x − mean)/std.
-A classifier gives the outputs 'logits', 'probabilities' and 'label' (the
+RUN_OR_MODEL is a run folder made by 'bprop train' or a model file (.npz
+or .safetensors; also a BPClassifier/BPRegressor saved with its save
+method). --format onnx writes an ONNX model that takes the raw features:
+the Standardizer saved with the model is folded in, (x − mean)/std. A
+classifier gives the outputs 'logits', 'probabilities' and 'label' (the
 class, as a number where the class names are numbers); a regression model
-gives 'output'. The batch dimension is dynamic. --format safetensors writes
-the weights under PyTorch's state_dict names, with the architecture in the
-file's metadata (bp.load reads it back; torch's load_state_dict takes it
-with strict=True). The file goes to -o FILE, by default beside the model
-(RUN/model.onnx); an existing file is replaced only with --force.
+gives 'output'. The batch dimension is dynamic. --format safetensors
+writes the weights under PyTorch's state_dict names, with the architecture
+in the file's metadata (bp.load reads it back; torch's load_state_dict
+takes it with strict=True). The file goes to -o FILE, by default beside
+the model (RUN/model.onnx); an existing file is replaced only with --force.
 """
 
 from __future__ import annotations
