@@ -59,7 +59,7 @@ from ._version import __version__
 from .errors import DivergenceError
 from .io import FLOATS, MODEL_FORMAT, read_npz, write_npz_atomic
 from .layers import Dense
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Poisson, get as _get_loss
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson, get as _get_loss
 from .mlp import build_mlp
 from .model_file import MODEL_MEMBERS, check_model
 from .network import Sequential
@@ -563,6 +563,31 @@ class _BPEstimator(BaseEstimator):
             "optimizer": opt_state, "rng_state": self.net_.rng.bit_generator.state}}
         write_npz_atomic(path, arrays, meta)
 
+    def to_onnx(self, path, *, opset: int = 20, input_name: str = "input"):
+        """Export the fitted network to an ONNX file; see :mod:`bprop.interop.onnx` (``pip install 'bprop[onnx]'``).
+
+        A regressor gives the output ``output (N, n_outputs)``. A classifier
+        gives ``logits``, ``probabilities`` (what :meth:`predict_proba` returns:
+        softmax; ``[1 − σ(z), σ(z)]`` for two classes; σ normalised over the
+        classes for one-vs-rest; σ per label for a multi-label target) and
+        ``label``: the class of :meth:`predict`, as the number in
+        ``classes_`` where the classes are numbers, else its index in ``classes_``
+        (the names are in the file's ``class_names`` metadata); for a
+        multi-label target the 0/1 indicator row.
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        check_is_fitted(self, "net_")
+        from .interop.onnx import export
+        classes = getattr(self, "classes_", None)
+        mode = getattr(self, "_label_mode", None)
+        return export(self.net_, path, opset=opset, input_name=input_name, loss=self.loss_function_,
+                      class_names=None if classes is None else [str(c) for c in classes], standardizer={},
+                      multilabel=mode == "multilabel",
+                      probabilities={"binary": "binary_pair", "ovr": "normalized"}.get(mode, "sigmoid"))
+
     @classmethod
     def load(cls, path):
         """Read an estimator written by :meth:`save` (no pickle, no code executed).
@@ -811,7 +836,9 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         or ``"balanced"`` (``n_samples / (n_classes * count)``). For
         ``partial_fit`` only a dict.
     loss : {"cross_entropy", "binary_cross_entropy"}, default "cross_entropy"
-        ``"cross_entropy"`` chooses as in the table above.
+        ``"cross_entropy"`` chooses as in the table above;
+        ``"cross_entropy:label_smoothing=0.1"`` smooths the targets of a
+        multi-class softmax output (:class:`bprop.CrossEntropy`).
         ``"binary_cross_entropy"`` also trains ``k ≥ 3`` classes with one
         sigmoid per class (one-vs-rest; ``predict_proba`` normalises the rows).
 
@@ -952,7 +979,10 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                                  f"fitted on a {self._label_mode} target")
             return Y, {}
         n_out = 1 if mode == "binary" else len(new_classes)
-        loss = CrossEntropy() if mode == "multiclass" else BinaryCrossEntropy()
+        if mode == "multiclass":     # keeps the given CrossEntropy's label_smoothing
+            loss = loss if isinstance(loss, CrossEntropy) else CrossEntropy()
+        else:
+            loss = BinaryCrossEntropy()
         return Y, {"classes_": new_classes, "_label_mode": mode, "n_outputs_": n_out,
                    "loss_function_": loss,
                    "out_activation_": "softmax" if mode == "multiclass" else "logistic"}
@@ -1099,11 +1129,14 @@ class BPRegressor(RegressorMixin, _BPEstimator):
     linear output per target column. Standardise ``X`` (and, for large
     targets, ``y``: ``TransformedTargetRegressor``) for best results.
     """ + _MLP_MAPPING + _COMMON_DOC + r"""
-    loss : {"mse", "squared_error", "poisson"}, default "mse"
+    loss : {"mse", "squared_error", "poisson", "mae", "huber"}, default "mse"
         ``"mse"`` (``"squared_error"``, ``"quadratic"``): the quadratic cost.
         ``"poisson"``: half the Poisson deviance with a log link
         (:class:`bprop.Poisson`); the network's output is the log-rate ``z``
         and ``predict`` returns :math:`e^{z}`, as ``MLPRegressor(loss="poisson")``.
+        ``"mae"``: the L1 loss :math:`\frac1n\sum_x\lVert a − y\rVert_1`; ``"huber"``
+        (``"huber:delta=0.5"`` for another δ): quadratic within δ of the target and
+        linear beyond (:class:`bprop.Huber`).
 
     Attributes
     ----------""" + _COMMON_ATTRS + r"""
@@ -1169,9 +1202,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
 
     def _encode_targets(self, y, *, continuing, partial, classes, dtype):
         name = self.loss.lower().replace("-", "_")
-        if name not in REGRESSION_LOSSES:
-            raise unknown_name("loss", self.loss, REGRESSION_LOSSES)
-        loss = REGRESSION_LOSSES[name]()
+        loss = REGRESSION_LOSSES[name]() if name in REGRESSION_LOSSES else _regression_loss_spec(self.loss)
         Y = np.ascontiguousarray(y, dtype=dtype).reshape(len(y), -1)
         if isinstance(loss, Poisson) and np.any(Y < 0):
             raise ValueError(f"loss='poisson' needs y >= 0 (counts or rates), got a minimum of {Y.min()}")
@@ -1230,7 +1261,19 @@ class BPRegressor(RegressorMixin, _BPEstimator):
 
 _ESTIMATORS = {"BPClassifier": BPClassifier, "BPRegressor": BPRegressor}
 #: BPRegressor's ``loss`` names (scikit-learn's spellings included) and their losses.
-REGRESSION_LOSSES = {"mse": MSE, "squared_error": MSE, "quadratic": MSE, "poisson": Poisson}
+REGRESSION_LOSSES = {"mse": MSE, "squared_error": MSE, "quadratic": MSE, "poisson": Poisson, "mae": MAE,
+                     "huber": Huber}
+
+
+def _regression_loss_spec(spec) -> "Loss":
+    """A regression loss with arguments (``"huber:delta=0.5"``), or the error listing the regression losses."""
+    try:
+        loss = _get_loss(spec)
+    except (TypeError, ValueError):
+        loss = None
+    if loss is None or loss.task != "regression":
+        raise unknown_name("loss", spec, REGRESSION_LOSSES)
+    return loss
 
 
 def _check_saved(meta: dict, shapes: dict, path: str) -> None:

@@ -568,7 +568,7 @@ def test_init_auto_is_mlps_glorot_uniform(activation, factor):
 
 def test_regressor_losses_and_poisson():
     with pytest.raises(ValueError, match=r"Unknown loss 'hinge'. Valid losses are: mse, squared_error, "
-                                         r"quadratic, poisson$"):
+                                         r"quadratic, poisson, mae, huber$"):
         BPRegressor(loss="hinge").fit(np.ones((4, 1)), np.ones(4))
     with pytest.raises(ValueError, match="y >= 0"):
         BPRegressor(loss="poisson").fit(np.ones((4, 1)), [1.0, -1.0, 0.0, 2.0])

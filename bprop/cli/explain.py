@@ -86,7 +86,8 @@ def register(subparsers) -> None:
     train.add_argument("--target", default=None, metavar="Y",
                        help="the target y, same format (class labels for cross_entropy); e.g. --target 0.9")
     train.add_argument("--loss", default="mse", metavar="NAME",
-                       help="mse (C = 1/(2n) Σ‖a − y‖², the default), cross_entropy or bce; e.g. --loss mse")
+                       help="mse (C = 1/(2n) Σ‖a − y‖², the default), mae, huber (huber:delta=0.5), "
+                            "cross_entropy (cross_entropy:label_smoothing=0.1) or bce; e.g. --loss mse")
     train.add_argument("--lr", default=None, metavar="η", help="learning rate η, e.g. --lr 0.5 (default 0.1)")
     train.add_argument("--optimizer", default=None, metavar="NAME",
                        help="sgd (θ ← θ − η ∂C/∂θ, the default), momentum, nesterov, rmsprop, adam or adamw; "
@@ -182,8 +183,9 @@ def build(args):
     if len(widths) < 2:
         raise UsageError(f"--layers: give at least the input and output widths (e.g. 1,1,1), got {args.layers!r}")
     act = check_name("activation", "--activation", given.get("activation", "sigmoid"), activations.ACTIVATIONS)
-    loss_name = check_name("loss", "--loss", args.loss, losses.LOSSES)
-    loss = losses.get(loss_name)
+    from .common import parse_loss
+    loss = parse_loss(args.loss)
+    loss_name = loss.spec
     if args.output_activation is None:
         out_act = "identity" if loss.takes_logits else act
     else:

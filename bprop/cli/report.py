@@ -45,6 +45,12 @@ def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss) -> dict:
         labels = np.asarray(y, dtype=np.int64)
         result["metrics"].update(accuracy=M.accuracy(labels, pred), log_loss=M.log_loss(labels, proba))
         result.update(prediction=pred, proba=proba, confusion=M.confusion_matrix(labels, pred, n_out))
+    elif task == "multilabel":        # one yes/no decision σ(z) > ½, i.e. z > 0, per label
+        pred = (out > 0).astype(np.int64)
+        labels = np.asarray(y, dtype=np.int64).reshape(pred.shape)
+        result["metrics"].update(accuracy=float(np.mean(pred == labels)),
+                                 subset_accuracy=float(np.mean(np.all(pred == labels, axis=1))))
+        result.update(prediction=pred, proba=loss.output_to_prediction(out).astype(np.float64))
     else:
         result["metrics"].update(M.regression_metrics(np.asarray(y, np.float64).reshape(len(X), -1), out))
         result["prediction"] = out
@@ -53,7 +59,8 @@ def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss) -> dict:
 
 METRIC_NOTES = {
     "loss": "C, the training loss (quadratic cost has the ½)",
-    "accuracy": "fraction of correct classes",
+    "accuracy": "fraction of correct classes (multi-label: of correct labels)",
+    "subset_accuracy": "fraction of samples with every label correct",
     "log_loss": "−mean ln p(true class)",
     "mse": "mean of squared residuals (no ½)",
     "rmse": "√MSE",
@@ -91,7 +98,7 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
     from . import plots
     ds, recs = prep.ds, history.records
     made = []
-    metric = "accuracy" if ds.task == "classification" else "rmse"
+    metric = "rmse" if ds.task == "regression" else "accuracy"
 
     def path(name):
         return os.path.join(run_dir, name)
@@ -108,7 +115,7 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
         plots.confusion_matrix(result["confusion"], ds.class_names, path("confusion_matrix.png"),
                                title=f"Confusion matrix — {ds.name} ({prep.eval_part} data)")
         made.append((f"Confusion matrix on the {prep.eval_part} data", "confusion_matrix.png"))
-    else:
+    elif ds.task == "regression":
         plots.residuals(eval_y, result["prediction"], path("residuals.png"),
                         title=f"{ds.name} ({prep.eval_part} data)")
         made.append((f"Predictions and residuals on the {prep.eval_part} data", "residuals.png"))

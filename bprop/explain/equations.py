@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber
 from .step import Setup, Step
 
 SUPERSCRIPT = str.maketrans("0123456789-L+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᴸ⁺")
@@ -84,6 +84,9 @@ class LossFormula:
     text: str                # with {a} for a⁽ᴸ⁾
     latex: str
     link: Sym | None = None  # p = link(z): softmax or σ
+    #: ∇ₐC (a loss on activations) or δ⁽ᴸ⁾ (a logit loss), with {a}, where it is not the (a − y)/n or
+    #: (link(z) − y)/n written out with its numbers; shown with its result only
+    grad: Sym | None = None
 
 
 #: The formula of each built-in loss, by class (a subclass is written as its base).
@@ -94,11 +97,24 @@ FORMULAS = {
     BinaryCrossEntropy: LossFormula(
         "−1/n Σₓ Σⱼ [yⱼ ln σ({a}ⱼ) + (1 − yⱼ) ln(1 − σ({a}ⱼ))]",
         r"-\frac1n\sum_x\sum_j \left[y_j\ln\sigma({a}_j) + (1-y_j)\ln(1-\sigma({a}_j))\right]", Sym("σ", r"\sigma")),
+    MAE: LossFormula("1/n Σₓ Σⱼ |{a}ⱼ − yⱼ|", r"\frac1n\sum_x\sum_j \left|{a}_j - y_j\right|",
+                     grad=Sym("sign({a} − y)/n", r"\mathrm{{sign}}({a} - y)/n")),
+    Huber: LossFormula("1/n Σₓ Σⱼ h_δ({a}ⱼ − yⱼ),  h_δ(r) = ½r² if |r| ≤ δ else δ(|r| − ½δ)",
+                       r"\frac1n\sum_x\sum_j h_\delta({a}_j - y_j),\ h_\delta(r) = \begin{{cases}}\tfrac12 r^2 & "
+                       r"|r|\le\delta\\ \delta(|r| - \tfrac12\delta) & |r|>\delta\end{{cases}}",
+                       grad=Sym("clip({a} − y, −δ, δ)/n", r"\mathrm{{clip}}({a} - y, -\delta, \delta)/n")),
 }
+#: CrossEntropy with label smoothing ε: the targets y' = (1 − ε) y + ε/k.
+SMOOTHED_CROSS_ENTROPY = LossFormula(
+    "−1/n Σₓ Σⱼ y'ⱼ ln softmax({a})ⱼ,  y' = (1 − ε) y + ε/k",
+    r"-\frac1n\sum_x\sum_j y'_j \ln\mathrm{{softmax}}({a})_j,\ y' = (1-\varepsilon)\,y + \varepsilon/k",
+    Sym("softmax", r"\mathrm{softmax}"), grad=Sym("(softmax({a}) − y')/n", r"(\mathrm{{softmax}}({a}) - y')/n"))
 
 
 def formula(loss) -> LossFormula:
     """The :data:`FORMULAS` entry of ``loss``'s class or nearest base class; its name for any other loss."""
+    if isinstance(loss, CrossEntropy) and loss.label_smoothing:
+        return SMOOTHED_CROSS_ENTROPY
     for cls in type(loss).__mro__:
         if cls in FORMULAS:
             return FORMULAS[cls]
@@ -155,13 +171,21 @@ def output_delta(step: Step) -> list[Eq]:
     ls = step.layers[-1]
     aL_t, aL_l = f"a{sup(L)}", f"a^{{({L})}}"
     count = Sym(str(n), str(n))
-    if step.grad_a is None:
-        link = formula(step.loss).link
+    f = formula(step.loss)
+    if f.grad is not None:                 # written as a formula, with the result
+        a_t, a_l = (f"z{sup(L)}", f"z^{{({L})}}") if step.grad_a is None else (aL_t, aL_l)
+        rhs = Sym(f.grad.text.format(a=a_t), f.grad.latex.format(a=a_l))
+        if step.grad_a is None:
+            return [Eq(var("δ", L), rhs, [], ls.delta, tag="BP1")]
+        eqs = [Eq(Sym("∇ₐC", r"\nabla_a C"), rhs, [], step.grad_a)]
+    elif step.grad_a is None:
+        link = f.link
         return [Eq(var("δ", L), Sym(f"({link.text}(z{sup(L)}) − y)/n", rf"({link.latex}(z^{{({L})}}) - y)/n"),
                    [op("lpar"), step.prediction, op("minus"), step.Y, op("rpar"), op("div"), count],
                    ls.delta, tag="BP1")]
-    eqs = [Eq(Sym("∇ₐC", r"\nabla_a C"), Sym(f"({aL_t} − y)/n", rf"({aL_l} - y)/n"),
-              [op("lpar"), out, op("minus"), step.Y, op("rpar"), op("div"), count], step.grad_a)]
+    else:
+        eqs = [Eq(Sym("∇ₐC", r"\nabla_a C"), Sym(f"({aL_t} − y)/n", rf"({aL_l} - y)/n"),
+                  [op("lpar"), out, op("minus"), step.Y, op("rpar"), op("div"), count], step.grad_a)]
     if ls.sigma_prime is None:
         eqs.append(Eq(var("δ", L), Sym("∇ₐC", r"\nabla_a C"), [], ls.delta, tag="BP1"))
     else:
