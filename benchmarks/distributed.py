@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _machine import cpu_name
+
 HERE = Path(__file__).resolve().parent
 SIZES = [784, 256, 128, 10]
 
@@ -135,15 +137,6 @@ def _markdown(res):
     return "\n".join(lines) + "\n"
 
 
-def _cpu():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -164,7 +157,7 @@ def main(argv=None):
         if comm is None or comm.Get_rank() == 0:
             print(json.dumps(res))
         return 0
-    res = {"meta": {"cpu": _cpu(), "cores": os.cpu_count(), "quick": args.quick, "rows": args.rows,
+    res = {"meta": {"cpu": cpu_name(), "cores": os.cpu_count(), "quick": args.quick, "rows": args.rows,
                     "repeats": args.repeats, "python": platform.python_version(), "numpy": np.__version__}}
     res["step"] = _child("step", args, 2, 1)
     res["fit_1x2"] = _child("fit", args, 1, 2)

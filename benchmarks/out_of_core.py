@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _machine import cpu_name
 
 HERE = Path(__file__).resolve().parent
 D, HIDDEN, K = 1024, 256, 10
@@ -79,15 +80,6 @@ def worker(folder: Path) -> dict:
             "train_loss": history.records[-1]["loss"], "accuracy": accuracy}
 
 
-def _cpu():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -118,9 +110,9 @@ def main(argv=None):
             for f in scratch.glob("*.npy"):
                 f.unlink()
             scratch.rmdir()
-    res.update(cpu=_cpu(), cores=os.cpu_count(), threads=env["OMP_NUM_THREADS"], write_s=t_write, quick=args.quick)
+    res.update(cpu=cpu_name(), cores=os.cpu_count(), threads=env["OMP_NUM_THREADS"], write_s=t_write, quick=args.quick)
     md = "\n".join([
-        f"# One epoch on a memory-mapped X ({_cpu()}, {os.cpu_count()} cores, {res['threads']} threads)", "",
+        f"# One epoch on a memory-mapped X ({cpu_name()}, {os.cpu_count()} cores, {res['threads']} threads)", "",
         f"X: {res['rows']:,} × {D} float32 = {res['x_bytes'] / 2**30:.2f} GiB on disk "
         f"(written in {t_write:.0f} s); network {D}-{HIDDEN}-{K}, ReLU, cross-entropy, Adam, batch 256."
         f"{' Quick run (smoke test).' if args.quick else ''}", "",

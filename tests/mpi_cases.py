@@ -65,6 +65,14 @@ CASES = {
                                         dict(loss="cross_entropy", validation_split=0.1,
                                              optimizer=lambda: bp.optim.SGD(
                                                  bp.optim.CosineDecay(0.1, total_steps=21), momentum=0.5))),
+    # alpha's penalty is added once, to the all-reduced gradient, with the global batch's n_b (its weight sum)
+    "ce_alpha_sample_weights": ("classification", lambda: _net(3),
+                                dict(loss="cross_entropy", optimizer=lambda: bp.optim.Adam(1e-2), alpha=2.0,
+                                     validation_split=0.2, sample_weight=np.random.default_rng(2).uniform(0, 2, N))),
+    # a sparse (CSR) X: each rank gathers its part's rows from the CSR matrix; alpha with unweighted rows
+    "mse_alpha_sparse_X": ("regression", lambda: _net(2),
+                           dict(loss="mse", optimizer=lambda: bp.optim.SGD(0.05, momentum=0.9), alpha=1.0,
+                                sparse=True)),
 }
 
 
@@ -73,6 +81,9 @@ def run_case(name, comm=None, epochs=3, **extra):
     X, y = data(task)
     net = make()
     kwargs = {**kwargs, "optimizer": kwargs["optimizer"](), **extra}
+    if kwargs.pop("sparse", False):
+        import scipy.sparse
+        X = scipy.sparse.csr_matrix(np.where(np.abs(X) > 0.7, X, 0.0))   # about half the entries stored
     history = net.fit(X, y, epochs=epochs, batch_size=32, verbose=0, comm=comm, **kwargs)
     return net, history
 

@@ -73,6 +73,16 @@ def test_two_processes_equal_one(equal_runs, case):
     assert max(float(np.max(np.abs(net.params[k] - fresh.params[k]))) for k in net.params) > 1e-3
 
 
+@pytest.mark.parametrize("case", [c for c in sorted(mpi_cases.CASES) if mpi_cases.CASES[c][2].get("alpha")])
+def test_alpha_cases_are_penalised(case):
+    """The alpha cases above train another network than alpha=0 would, so their equality checks the penalty
+    (added once, to the all-reduced gradient: adding it on each rank's part would double it on 2 ranks)."""
+    net, history = mpi_cases.run_case(case)
+    plain, plain_history = mpi_cases.run_case(case, alpha=0.0)
+    assert max(float(np.max(np.abs(net.params[k] - plain.params[k]))) for k in net.params) > 1e-3
+    assert history["loss"][0] > plain_history["loss"][0]      # the recorded loss includes the penalty
+
+
 def test_resume_on_two_ranks_is_bit_exact(tmp_path):
     """2 epochs, a checkpoint, then bp.resume to 3 (all on 2 ranks) equals 3 epochs straight, bit for bit."""
     proc = mpirun("resume", tmp_path)

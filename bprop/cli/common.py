@@ -58,6 +58,8 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
 
     check_data_name(spec)
     is_csv = spec.lower().startswith("csv:")
+    if isinstance(target, str) and "," in target:          # --target a,b: several target columns
+        target = [t.strip() for t in target.split(",")]
     if target is not None and not is_csv:
         raise UsageError(f"--target applies only to --data csv:PATH, not to {spec!r}")
     if is_csv and not os.path.exists(os.path.expanduser(spec[4:])):
@@ -124,10 +126,23 @@ def class_indices_for_model(net, ds) -> np.ndarray:
     return mapping
 
 
-def default_loss(task: str):
-    """The loss a model of ``task`` trains on unless told otherwise: CrossEntropy for classes, else MSE."""
+def parse_loss(value, option: str = "--loss"):
+    """The loss of ``--loss NAME[:key=value,...]`` (``mae``, ``huber:delta=0.5``,
+    ``cross_entropy:label_smoothing=0.1``); a usage error naming the option otherwise."""
     from .. import losses
-    return losses.CrossEntropy() if task == "classification" else losses.MSE()
+    name, colon, rest = str(value).partition(":")
+    key = check_name("loss", option, name, losses.LOSSES)
+    try:
+        return losses.get(key + colon + rest)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{option} {value}: {exc}") from None
+
+
+def default_loss(task: str):
+    """The loss a model of ``task`` trains on unless told otherwise: CrossEntropy for classes,
+    BinaryCrossEntropy for multi-label targets (``--target a,b`` of 0/1 columns), else MSE."""
+    from .. import losses
+    return {"classification": losses.CrossEntropy, "multilabel": losses.BinaryCrossEntropy}.get(task, losses.MSE)()
 
 
 def model_loss(metadata: dict, task: str):

@@ -68,7 +68,7 @@ COMMENTS = {
     "test_size": "fraction held out as the test part (reported in report.md)",
     "standardize": "x' = (x − mean) / std, fitted on the training part, saved with the model",
     "layers": "hidden widths; input and output widths come from the data",
-    "loss": "cross_entropy for classification, mse for regression",
+    "loss": "cross_entropy (classification), mse (regression), bce (multi-label); arguments: huber:delta=0.5",
     "lr": "learning rate η",
     "schedule": "constant | step:every=E,gamma=G | exponential:gamma=G | cosine:min_lr=M | warmup:epochs=E | "
                 "plateau:factor=F,patience=P (E in epochs, G per epoch)",
@@ -95,6 +95,8 @@ def register(subparsers) -> None:
                    help="no progress bar or epoch table; print only the run folder and the test metrics")
     g.add_argument("--no-plots", dest="plots", action="store_false", default=True,
                    help="skip the PNG plots (and their links in report.md)")
+    g.add_argument("--lang", default=None, metavar="CODE",
+                   help="language of report.md: en or zh (default $BPROP_LANG, else en); e.g. --lang zh")
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="NAME", help="data set (see 'bprop datasets') or csv:PATH, e.g. --data moons "
                    "(default digits)")
@@ -102,7 +104,8 @@ def register(subparsers) -> None:
                    "others: a stratified subset of N samples; e.g. --n-samples 1000")
     g.add_argument("--noise", type=float, metavar="S", help="noise of a synthetic set, e.g. --noise 0.2")
     g.add_argument("--target", metavar="COLUMN", help="csv: target column, by name or index (default the last), "
-                   "e.g. --target price")
+                   "e.g. --target price; several columns of 0/1 labels train a multi-label network with bce, e.g. "
+                   "--target rain,wind")
     g.add_argument("--data-dir", metavar="DIR", help="folder with the MNIST/Fashion-MNIST IDX .gz files "
                    "(else BPROP_DATA_DIR, else the cache, downloading once), e.g. --data-dir ~/data/mnist")
     g.add_argument("--test-size", type=float, metavar="F", help="fraction held out as test data, e.g. --test-size "
@@ -116,7 +119,8 @@ def register(subparsers) -> None:
     g.add_argument("--activation", metavar="NAME", help="hidden activation: relu (default), leaky_relu, elu, "
                    "gelu, tanh, sigmoid, identity; e.g. --activation tanh")
     g.add_argument("--init", metavar="NAME", help="weight initialiser: he_normal for ReLU-like activations and "
-                   "xavier_uniform otherwise by default; e.g. --init orthogonal")
+                   "xavier_uniform otherwise by default; torch_default starts weights and biases as torch.nn.Linear "
+                   "does, U(±1/√n_in); e.g. --init orthogonal")
     g.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
                    help="BatchNorm after every hidden Dense layer (then without bias), e.g. --batchnorm")
     g.add_argument("--sync-batchnorm", action=argparse.BooleanOptionalAction, default=None,
@@ -129,8 +133,10 @@ def register(subparsers) -> None:
                    "and optimisers; numba: their compiled one-pass variants and a fused optimiser (pip install "
                    "'bprop[fast]'), the same numbers, faster; default $BPROP_BACKEND, else numpy; e.g. --backend numba")
     g = p.add_argument_group("training")
-    g.add_argument("--loss", metavar="NAME", help="cross_entropy (classification default), mse (regression "
-                   "default; one-hot targets on classes) or bce; e.g. --loss mse")
+    g.add_argument("--loss", metavar="NAME", help="cross_entropy (classification default; "
+                   "cross_entropy:label_smoothing=0.1 smooths the targets), mse (regression default; one-hot "
+                   "targets on classes), mae, huber (huber:delta=0.5), or bce (also for several 0/1 target "
+                   "columns, --target a,b); e.g. --loss huber")
     g.add_argument("--optimizer", metavar="NAME", help="sgd, momentum, nesterov, rmsprop, adam (default), adamw; "
                    "e.g. --optimizer momentum")
     g.add_argument("--lr", type=float, metavar="η", help="learning rate (default: 1e-3 for adam/adamw, 0.01 "
@@ -258,7 +264,7 @@ def format_schedule(name: str, params: dict) -> str:
 
 def resolve(args, file_cfg: dict) -> dict:
     """Defaults < config file < command line, every value checked and made concrete."""
-    from .. import activations, losses, optim
+    from .. import activations, optim
     from ..initializers import REGISTRY
 
     given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
@@ -270,6 +276,8 @@ def resolve(args, file_cfg: dict) -> dict:
     out["n_samples"] = None if cfg["n_samples"] is None else _setting(cfg["n_samples"], "n_samples")
     out["noise"] = None if cfg["noise"] is None else _setting(cfg["noise"], "noise")
     out["target"] = None if cfg["target"] is None else cfg["target"]
+    if isinstance(out["target"], list) and out["target"] and all(isinstance(t, str) for t in out["target"]):
+        out["target"] = ",".join(out["target"])      # target = ["rain", "wind"] in a config file: --target rain,wind
     if out["target"] is not None and (not isinstance(out["target"], (str, int)) or isinstance(out["target"], bool)):
         raise UsageError(f"--target: expected a column name or index, got {out['target']!r}")
     out["data_dir"] = None if cfg["data_dir"] is None else _folder(cfg["data_dir"], "data_dir")
@@ -292,10 +300,10 @@ def resolve(args, file_cfg: dict) -> dict:
     out["batchnorm"] = _setting(cfg["batchnorm"], "batchnorm")
     out["sync_batchnorm"] = _setting(cfg["sync_batchnorm"], "sync_batchnorm")
     out["dropout"] = _setting(cfg["dropout"], "dropout")
-    loss = str(cfg["loss"]).lower().replace("-", "_")
-    if loss != "auto":
-        loss = check_name("loss", "--loss", loss, losses.LOSSES)
-        loss = losses.get(loss).name
+    loss = str(cfg["loss"]).strip()
+    if loss.lower() != "auto":
+        from .common import parse_loss
+        loss = parse_loss(cfg["loss"]).spec
     out["loss"] = loss
     out["optimizer"] = check_name("optimizer", "--optimizer", cfg["optimizer"], optim.NAMES)
     lr = cfg["lr"] if cfg["lr"] is not None else optim.NAMES[out["optimizer"]][1]["lr"]
@@ -388,12 +396,15 @@ def choose_loss(cfg: dict, task: str):
     """The loss object of ``cfg["loss"]`` (``"auto"``: the default of the task); usage error for a mismatch."""
     from .. import losses
     from .common import default_loss
-    if cfg["loss"] == "auto":
+    if cfg["loss"].lower() == "auto":
         return default_loss(task)
     loss = losses.get(cfg["loss"])
     if task == "regression" and loss.task != "regression":
         raise UsageError(f"--loss {cfg['loss']} needs class labels, but {cfg['data']} is a regression data set; "
                          "use mse")
+    if task == "multilabel" and loss.task != "multilabel":
+        raise UsageError(f"--loss {cfg['loss']}: the target columns of {cfg['data']} are 0/1 labels (multi-label), "
+                         "trained with --loss bce")
     return loss
 
 
@@ -427,13 +438,14 @@ def build_model(cfg: dict, prep: Prepared):
     from ..mlp import build_mlp
     ds = prep.ds
     net = build_mlp(ds.n_features, cfg["layers"], ds.n_outputs, activation=cfg["activation"],
-                    init=cfg["init"], batchnorm=cfg["batchnorm"], dropout=cfg["dropout"], seed=cfg["seed"],
+                    init=cfg["init"], bias_init="torch_default" if cfg["init"] == "torch_default" else 0.0,
+                    batchnorm=cfg["batchnorm"], dropout=cfg["dropout"], seed=cfg["seed"],
                     sync_batchnorm=cfg["sync_batchnorm"],
                     dtype=cfg["dtype"], backend=cfg["backend"])
     net.metadata = {
         "data": cfg["data"],
         "task": ds.task,
-        "loss": prep.loss.name,
+        "loss": prep.loss.spec,
         "class_names": ds.class_names,
         "feature_names": list(ds.feature_names),
         "standardizer": None if prep.standardizer is None else prep.standardizer.to_dict(),
@@ -560,6 +572,14 @@ class WriteConfig(Callback):
         write_config(self.run_dir, self.cfg)
 
 
+def _lang(args) -> str:
+    from ..i18n import resolve
+    try:
+        return resolve(args.lang)
+    except ValueError as exc:
+        raise UsageError(f"--lang: {exc}") from None
+
+
 def run(args) -> int:
     """``bprop train``; under ``mpiexec -n N``, data-parallel (``fit(..., comm=MPI.COMM_WORLD)``).
 
@@ -588,6 +608,7 @@ def run(args) -> int:
 
 
 def _run(args, comm) -> int:
+    args.lang = _lang(args)
     if args.resume is not None:
         return run_resume(args, comm)
     from .runfolder import check_empty, check_not_in_use, clear_for_run, locked
@@ -607,7 +628,7 @@ def _run(args, comm) -> int:
                       data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
     check_network_size(cfg["layers"], ds.n_features, ds.n_outputs)
     loss = choose_loss(cfg, ds.task)
-    cfg["loss"] = loss.name
+    cfg["loss"] = loss.spec
     prep = Prepared(cfg, ds, None, loss)
     net = build_model(cfg, prep)
     spe = steps_per_epoch(len(prep.X_train), cfg["batch_size"], cfg["batchnorm"])
@@ -645,7 +666,7 @@ def _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm=None) -> int:
     if not root:
         return 0
     from .report import finish_run
-    finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
+    finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0
 
 
@@ -688,7 +709,7 @@ def run_resume(args, comm=None) -> int:
         if not os.path.exists(path):
             raise FileNotFoundError(f"--resume: {run_dir} has no {os.path.basename(path)}; it is not a run "
                                     "folder made by 'bprop train', or no epoch finished")
-    allowed = {"epochs", "data_dir", "quiet", "resume", "plots", "func", "command"}
+    allowed = {"epochs", "data_dir", "quiet", "resume", "plots", "lang", "func", "command"}
     extra = [k for k, v in vars(args).items() if k not in allowed and v is not None]
     if extra:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
@@ -744,5 +765,5 @@ def _resume(args, run_dir: str, ckpt: str, cfg_path: str, comm=None) -> int:
     if not root:
         return 0
     from .report import finish_run
-    finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
+    finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0

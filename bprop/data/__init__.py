@@ -100,15 +100,16 @@ def load(spec: str, *, n_samples=None, noise=None, seed=0, data_dir=None, target
     data_dir : str or os.PathLike, optional
         MNIST / Fashion-MNIST: folder searched first for the IDX files
         (then ``BPROP_DATA_DIR``, then the cache). Ignored by other sets.
-    target : str or int, optional
+    target : str, int or list, optional
         ``csv:`` only: the target column (name, index or negative index;
-        default the last).
+        default the last), or a list of columns: 0/1 columns make a
+        multi-label task, other numbers a regression on several outputs.
     test_size : float
         Fraction in [0, 1) held out as the test part (stratified for
         classification). MNIST sets keep their official 60 000/10 000 split.
     progress : bool
         Show a progress bar while downloading.
-    task : {"classification", "regression"}, optional
+    task : {"classification", "regression", "multilabel"}, optional
         ``csv:`` only: override the inferred task.
 
     Returns

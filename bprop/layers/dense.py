@@ -7,7 +7,7 @@ import numpy as np
 from .. import initializers
 from numbers import Integral, Real
 
-from .._validation import Interval, check, check_params
+from .._validation import Interval, check, check_params, is_sparse
 from .base import Layer, check_allocation
 
 
@@ -40,6 +40,13 @@ class Dense(Layer):
     In training mode ``Z`` and ``∂C/∂A`` are written into buffers the layer
     keeps from step to step (``np.matmul(..., out=)``, with ``W.T`` and ``δ.T``
     as views that BLAS reads transposed), so a step allocates nothing.
+
+    A sparse input ``A`` (scipy CSR, as :class:`~bprop.Sequential` passes a
+    sparse ``X`` to its first layer) is never densified: ``Z = A Wᵀ`` is a
+    sparse-times-dense product, and BP4 is computed as
+    :math:`\partial C/\partial W = (A^\top\delta)^\top`, the same
+    :math:`\delta^\top A` with the sparse factor on the left (``Aᵀ`` is CSC
+    without a copy), costing time and memory proportional to the non-zeros.
     """
 
     _parameter_constraints = {"n_in": Interval(Integral, 1, None), "n_out": Interval(Integral, 1, None),
@@ -80,14 +87,20 @@ class Dense(Layer):
                              f"got {A.shape[1]}")
         self._A = A
         Z = self._output("Z", (A.shape[0], self.n_out), A.dtype, training)
-        np.matmul(A, self.params["W"].T, out=Z)                  # Z = A @ W.T
+        if is_sparse(A):
+            Z[...] = A @ self.params["W"].T                      # Z = A @ W.T, sparse × dense
+        else:
+            np.matmul(A, self.params["W"].T, out=Z)              # Z = A @ W.T
         if self.bias:
             Z += self.params["b"]                                #     + b
         return Z
 
     def backward(self, dOut, need_input_grad=True):
         delta = dOut                                             # δ = ∂C/∂Z
-        np.matmul(delta.T, self._A, out=self.grads["W"])          # BP4 (δ.T is a view: BLAS transposes)
+        if is_sparse(self._A):
+            self.grads["W"][...] = (self._A.T @ delta).T          # BP4 δ.T @ A = (A.T @ δ).T, sparse × dense
+        else:
+            np.matmul(delta.T, self._A, out=self.grads["W"])      # BP4 (δ.T is a view: BLAS transposes)
         if self.bias:
             np.sum(delta, axis=0, out=self.grads["b"])            # BP3
         if not need_input_grad:

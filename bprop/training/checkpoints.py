@@ -33,7 +33,8 @@ BEST_PREFIX = "best/"
 SETTINGS = {"batch_size": Interval(Integral, 1, None), "shuffle": bool,
             "validation_split": Interval(Real, 0, 1, closed="left"),
             "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
-            "clip_value": [None, Interval(Real, 0, None, closed="neither")]}
+            "clip_value": [None, Interval(Real, 0, None, closed="neither")],
+            "alpha": Interval(Real, 0, None)}
 #: The JSON fields of a checkpoint besides the model's, and what each must be.
 FIELDS = {"epoch": Interval(Integral, 0, None), "epochs": Interval(Integral, 0, None),
           "rng_state": dict, "optimizer": dict, "loss": [str, dict], "settings": dict,
@@ -124,7 +125,8 @@ def check_checkpoint(meta: dict, shapes: dict, path: str) -> None:
     if "ranks" in meta:       # absent from checkpoints of bprop before data-parallel training: 1
         _field(meta["ranks"], path, "ranks", Interval(Integral, 1, None))
     check_rng_state(meta["rng_state"], path, "rng_state")
-    _fields(meta["settings"], path, "settings", SETTINGS, required=True)
+    # "alpha" came later: a checkpoint without it trained with alpha = 0
+    _fields({"alpha": 0.0, **meta["settings"]}, path, "settings", SETTINGS, required=True)
     try:
         get_loss(meta["loss"])
         if meta["early_stopping"] is not None:

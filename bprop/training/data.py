@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._memmap import PageBudget, RowReader
-from .._validation import check_array, check_number, check_same_length
+from .._memmap import PageBudget, RowReader, is_mapped
+from .._validation import check_array, check_number, check_same_length, is_sparse, n_rows
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,13 @@ class TrainingData:
 
     @property
     def n_train(self) -> int:
-        return len(self.X) if self.rows is None else len(self.rows)
+        return n_rows(self.X) if self.rows is None else len(self.rows)
 
     @property
     def n_val(self) -> int:
         if self.X_val is None:
             return 0
-        return len(self.X_val) if self.val_rows is None else len(self.val_rows)
+        return n_rows(self.X_val) if self.val_rows is None else len(self.val_rows)
 
 
 def labels_of(Y: np.ndarray, task: str) -> np.ndarray | None:
@@ -125,13 +125,14 @@ def prepare_data(net, X, y, loss, *, sample_weight=None, class_weight=None, vali
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         X_val, Y_val, _ = net.prepare(validation_data[0], validation_data[1], loss)
         return TrainingData(X, Y, weights, X_val, Y_val, None), loss
+    n = n_rows(X)
     if split is not None:
-        if split[0].max(initial=-1) >= len(X) or split[1].max(initial=-1) >= len(X):
-            raise ValueError(f"the checkpoint's validation split does not fit X with {len(X)} rows: "
+        if split[0].max(initial=-1) >= n or split[1].max(initial=-1) >= n:
+            raise ValueError(f"the checkpoint's validation split does not fit X with {n} rows: "
                              "pass the same data as the original fit")
     elif validation_split > 0:
         labels = np.argmax(Y, axis=1) if loss.task == "classification" else None
-        split = stratified_split(len(X), validation_split, labels, net.rng)
+        split = stratified_split(n, validation_split, labels, net.rng)
     if split is None:
         return TrainingData(X, Y, weights, None, None, None), loss
     train, val = split
@@ -158,37 +159,67 @@ class Batches:
     reused from batch to batch (contiguous, still in cache for the matmuls
     that follow, no X-sized copy). ``None`` arrays give ``None``. ``rows``
     (one entry per array, ``None``: the array itself) maps sample ``i`` to row
-    ``rows[i]`` of its array — the training rows of an ``X`` left whole. A
-    memory-mapped array's rows are read from its file when scattered
-    (:class:`bprop._memmap.RowReader`) and its pages released as contiguous
-    batches are read (:class:`bprop._memmap.PageBudget`).
+    ``rows[i]`` of its array — the training rows of an ``X`` left whole. How
+    rows are read depends on the array (:class:`Rows`): a memory map's
+    scattered rows come from its file, a sparse (CSR) array gives a CSR batch.
     """
 
     def __init__(self, arrays, width: int, rows=None):
         self.arrays = tuple(arrays)
         self.rows = tuple(rows) if rows is not None else (None,) * len(self.arrays)
-        self.buffers = tuple(None if a is None else np.empty((width,) + a.shape[1:], a.dtype)
+        self.sources = tuple(None if a is None else Rows(a, r) for a, r in zip(self.arrays, self.rows))
+        self.buffers = tuple(None if a is None or is_sparse(a) else np.empty((width,) + a.shape[1:], a.dtype)
                              for a in self.arrays)
-        self.pages = tuple(None if a is None else PageBudget(a) for a in self.arrays)
-        self.readers = tuple(None if a is None else RowReader.of(a) for a in self.arrays)
 
     def take(self, start: int, end: int, perm: np.ndarray | None) -> tuple:
         """The batch of every array: samples ``start:end``, or samples ``perm[start:end]`` when shuffled."""
         idx = None if perm is None else perm[start:end]
-        out = []
-        for a, buf, rows, pages, reader in zip(self.arrays, self.buffers, self.rows, self.pages, self.readers):
-            if a is None:
-                out.append(None)
-                continue
-            if rows is None and idx is None:
-                batch = a[start:end]
-            else:
-                at = idx if rows is None else rows[start:end] if idx is None else rows[idx]
-                if reader is not None:      # a memory map: read the rows from the file, map nothing
-                    out.append(reader.take(at, buf[:end - start]))
-                    continue
-                # mode="clip": the indices are in range; "raise" would copy through a temporary.
-                batch = np.take(a, at, axis=0, out=buf[:end - start], mode="clip")
-            pages.add(batch.nbytes)
-            out.append(batch)
-        return tuple(out)
+        return tuple(None if src is None else src.take(start, end, idx, None if buf is None else buf[:end - start])
+                     for src, buf in zip(self.sources, self.buffers))
+
+
+class Rows:
+    """Samples of one array (a dense array, a memory map or a CSR matrix), read the way its kind needs.
+
+    Sample ``i`` is row ``rows[i]`` of ``a`` (``rows=None``: row ``i``).
+    Consecutive rows are a slice (a view; a CSR slice copies only their
+    non-zeros); scattered ones are gathered: from a C-ordered memory map's
+    file with ``os.preadv`` (:class:`bprop._memmap.RowReader`: touching the
+    map would pull whole page-cache folios into the resident set), from CSR
+    as a CSR matrix of those rows (``a[idx]``), else with ``np.take``. A
+    memory map's pages are released as its rows are read
+    (:class:`bprop._memmap.PageBudget`).
+    """
+
+    def __init__(self, a, rows=None):
+        self.a, self.rows = a, rows
+        self.n = n_rows(a) if rows is None else len(rows)
+        self.sparse = is_sparse(a)
+        self.pages = PageBudget(a) if is_mapped(a) else None
+        self.reader = RowReader.of(a)
+
+    def take(self, start: int, end: int, idx: np.ndarray | None = None, out: np.ndarray | None = None):
+        """Samples ``start:end``, or samples ``idx`` when given; gathered dense rows go into ``out`` if given."""
+        if self.rows is None and idx is None:
+            batch = self.a[start:end]
+        else:
+            at = idx if self.rows is None else self.rows[start:end] if idx is None else self.rows[idx]
+            if self.sparse:
+                return self.a[at]
+            if out is None:
+                out = np.empty((len(at),) + self.a.shape[1:], self.a.dtype)
+            if self.reader is not None:     # a memory map: read the rows from the file, map nothing
+                return self.reader.take(at, out)
+            # mode="clip": the indices are in range; "raise" would copy through a temporary.
+            batch = np.take(self.a, at, axis=0, out=out, mode="clip")
+        if self.pages is not None:
+            self.pages.add(batch.nbytes)
+        return batch
+
+
+def batch_total(weights: np.ndarray | None, start: int, end: int, perm: np.ndarray | None) -> float:
+    """The size of the batch of samples ``start:end`` (``perm[start:end]`` when shuffled): its row
+    count, or the sum of its sample weights when weighted."""
+    if weights is None:
+        return float(end - start)
+    return float(np.sum(weights[start:end] if perm is None else weights[perm[start:end]], dtype=np.float64))

@@ -63,6 +63,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import DistributedError, DivergenceError
+from .data import batch_total
 
 
 def _in_place():
@@ -151,11 +152,8 @@ class DataParallel:
 
     def share(self, start: int, end: int, a: int, b: int, weights, perm) -> float:
         r"""The part's share of the global batch: :math:`m_r/m`, or :math:`W_r/W` with sample weights."""
-        if weights is None:
-            return (b - a) / (end - start)
-        w = weights[start:end] if perm is None else weights[perm[start:end]]
-        total = float(np.sum(w, dtype=np.float64))
-        return float(np.sum(w[a - start:b - start], dtype=np.float64)) / total if total > 0 else 0.0
+        total = batch_total(weights, start, end, perm)
+        return batch_total(weights, a, b, perm) / total if total > 0 else 0.0
 
     def allreduce(self, grads: dict, c: float) -> float:
         """Sum ``grads`` (in place) and the loss ``c`` over the ranks with one ``Allreduce``; returns ``C``."""

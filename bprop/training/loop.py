@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .._validation import check_number, check_positive_int
+from .._validation import all_finite, check_number, check_positive_int
 from ..errors import DivergenceError
 from ..layers import BatchNorm, Dense, Dropout
 from ..optim.transforms import clip_grad_norm_, clip_grad_value_
 from .callbacks import Callback, EarlyStopping, as_callbacks
 from .checkpoints import save_checkpoint
-from .data import Batches, batch_bounds, labels_of
+from .data import Batches, batch_bounds, batch_total, labels_of
 from .distributed import DataParallel
 from .history import History
 from .meter import EpochMeter, evaluate
@@ -38,13 +38,17 @@ from .run import Run, RunState, Settings, start_run
 def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
         validation_data=None, validation_split: float = 0.0, early_stopping=None,
         clip_norm: float | None = None, clip_value: float | None = None, callbacks=(),
-        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None, comm=None) -> History:
+        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None,
+        alpha: float = 0.0, comm=None) -> History:
     r"""Train ``net`` with mini-batch gradient descent; returns a :class:`History`.
 
     Parameters
     ----------
     net : Sequential
-    X : array-like (n, n_in)
+    X : array-like (n, n_in) or scipy.sparse matrix
+        A sparse ``X`` (any scipy.sparse format, kept as CSR) is never
+        densified: each batch gathers its rows from the CSR matrix and the
+        first Dense layer multiplies them sparsely (see :class:`~bprop.Dense`).
     y : array-like
         Targets for ``loss`` (class labels or one-hot rows for CrossEntropy).
     loss : Loss or str
@@ -80,6 +84,18 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         Per-sample weights: each batch's loss is ``Σ w_x C_x / Σ w_x``.
     class_weight : dict or "balanced", optional
         Multiplies each sample's weight by its class's weight (CrossEntropy only).
+    alpha : float, default 0.0
+        L2 penalty on the Dense weights (biases excluded), with the semantics
+        of scikit-learn's MLP ``alpha``: each batch's cost becomes
+
+        .. math:: C_\text{batch} + \frac{\alpha}{2 n_b} \sum_{l} \lVert W_l \rVert_F^2,
+
+        so :math:`\alpha W_l / n_b` is added to every :math:`\partial C/\partial W_l`
+        before clipping and the optimiser step (:math:`n_b` is the batch's row count,
+        or the sum of its sample weights when weighted). Unlike an optimiser's
+        ``weight_decay`` (PyTorch's: :math:`\lambda\theta` added to the gradient of
+        every parameter, biases included, independent of the batch size), its
+        strength falls as the batch grows, and the loss in the History includes it.
     comm : mpi4py communicator, optional
         Data-parallel training (:mod:`bprop.training.distributed`): every rank
         of ``comm`` calls ``fit`` with the same arguments and data; each
@@ -107,6 +123,7 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         raise TypeError(f"optimizer must be a bprop.optim optimiser (e.g. bp.optim.Adam(1e-3)), "
                         f"got {optimizer!r}")
     check_number(validation_split, "validation_split", low=0.0, high=1.0, high_open=True)
+    alpha = check_number(alpha, "alpha", low=0.0)
     for name, v in (("clip_norm", clip_norm), ("clip_value", clip_value)):
         if v is not None:
             check_number(v, name, low=0.0, low_open=True)
@@ -116,7 +133,7 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
-                        early_stopping=early_stopping)
+                        early_stopping=early_stopping, alpha=alpha)
 
     def start():
         return start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
@@ -273,12 +290,7 @@ class _LastFinite:
 
 
 def _all_finite(arrays: dict) -> bool:
-    # A float64 sum is NaN/inf exactly when an entry is (float32 sums cannot overflow in float64);
-    # only a float64 sum that overflows needs the exact, allocating check.
-    for a in arrays.values():
-        if not math.isfinite(float(np.sum(a, dtype=np.float64))) and not np.isfinite(a).all():
-            return False
-    return True
+    return all(all_finite(a) for a in arrays.values())
 
 
 def _diverged(run: Run, what: str) -> DivergenceError:
@@ -290,18 +302,21 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
     """One pass over the training batches; returns the epoch's meter and a callback's stop reason."""
     last_finite = _LastFinite.of(run)
     perm = run.net.rng.permutation(run.data.n_train) if run.settings.shuffle else None
-    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y)
+    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y,
+                       run.loss.output_to_prediction if run.loss.takes_logits else None)
     stop = None
     parallel = plan.parallel
     for step, (s, e) in enumerate(plan.bounds, start=1):
+        # the global batch's size, for alpha's penalty (the same on every rank of a data-parallel run)
+        n_b = batch_total(run.data.weights, s, e, perm) if run.settings.alpha else None
         if parallel is None:
-            c = _step(run, meter, plan.batches.take(s, e, perm), epoch, step, last_finite)
+            c = _step(run, plan, meter, plan.batches.take(s, e, perm), epoch, step, last_finite, n_b)
         else:
             a, b = parallel.part(s, e)
             share = parallel.share(s, e, a, b, run.data.weights, perm)
             for layer in plan.dropout:
                 layer.part = (a - s, b - s, e - s)
-            c = _step(run, meter, plan.batches.take(a, b, perm), epoch, step, last_finite, share, parallel)
+            c = _step(run, plan, meter, plan.batches.take(a, b, perm), epoch, step, last_finite, n_b, share)
         stop_now = any(cb.on_batch_end(run.net, step, c) for cb in callbacks)
         if plan.agree_stops:
             stop_now = parallel.any(stop_now)
@@ -318,21 +333,37 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
     return meter, stop
 
 
-def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last_finite: _LastFinite,
-          share: float | None = None, parallel: DataParallel | None = None) -> float:
+def _add_l2_penalty(net, keys: list, alpha: float, n_b: float) -> float:
+    r"""scikit-learn's ``alpha``: :math:`∂C/∂W \mathrel{+}= αW/n_b` for each weight in ``keys``;
+    returns the cost's share :math:`\frac{α}{2n_b}\sum\lVert W\rVert^2`."""
+    scale = alpha / n_b
+    total = 0.0
+    for k in keys:
+        W = net.params[k]
+        total += float(np.dot(W.ravel(), W.ravel()))
+        net.grads[k] += W.dtype.type(scale) * W
+    return 0.5 * scale * total
+
+
+def _step(run: Run, plan: _Plan, meter: EpochMeter, batch: tuple, epoch: int, step: int,
+          last_finite: _LastFinite, n_b: float | None, share: float | None = None) -> float:
     """Backpropagation on one batch, then one clipped optimiser update; returns the batch loss ``C``.
 
-    In a data-parallel run ``batch`` is this rank's part of the global batch,
+    ``n_b``: the global batch's size (rows, or weight sum) when ``alpha`` is set, else None.
+    In a data-parallel run (``plan.parallel``) ``batch`` is this rank's part of the global batch,
     ``share`` its weight in the global loss (:meth:`DataParallel.share`), and
-    the gradients and ``C`` are summed over the ranks before anything reads them.
+    the gradients and ``C`` are summed over the ranks before anything reads them; ``alpha``'s
+    penalty is then added once, to the summed gradient, as in one process.
     """
-    net, opt = run.net, run.optimizer
+    net, opt, parallel = run.net, run.optimizer, plan.parallel
     Xb, Yb, labels_b, weights_b = batch
     if share == 0.0 and weights_b is not None:
         weights_b = None      # a part whose weights sum to 0 adds nothing (and its own mean is 0/0)
     c, out = net._backprop(Xb, Yb, run.loss, weights_b, scale=share)
     if parallel is not None:
         c = parallel.allreduce(net.grads, c)
+    if n_b is not None:
+        c += _add_l2_penalty(net, plan.grad_keys, run.settings.alpha, n_b)
     meter.add_batch(c, out, Yb, labels_b)
     sq = {k: float(np.dot(g.ravel(), g.ravel())) for k, g in net.grads.items()}
     total = sum(sq.values())

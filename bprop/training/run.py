@@ -26,12 +26,13 @@ class Settings:
     clip_norm: float | None = None
     clip_value: float | None = None
     early_stopping: EarlyStopping | None = None
+    alpha: float = 0.0
 
     def to_dict(self) -> dict:
         """The checkpoint's ``settings`` entry (``epochs`` and ``early_stopping`` are stored apart)."""
         return {"batch_size": self.batch_size, "shuffle": self.shuffle,
                 "validation_split": self.validation_split, "clip_norm": self.clip_norm,
-                "clip_value": self.clip_value}
+                "clip_value": self.clip_value, "alpha": self.alpha}
 
 
 @dataclass
