@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _machine import cpu_name
+
 DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes", "classification")
 
 
@@ -105,15 +107,6 @@ def markdown(summary: list[dict], meta: dict) -> str:
                      f"{s['mlp_epochs']:.0f} / {s['bprop_epochs']:.0f} | {s['mlp_time']:.2f} / {s['bprop_time']:.2f} |")
     return "\n".join(lines) + "\n"
 
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> int:

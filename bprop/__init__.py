@@ -9,7 +9,7 @@
 from ._version import __version__
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .diagnostics import GradcheckResult, gradcheck
-from .errors import DivergenceError
+from .errors import DistributedError, DivergenceError
 from .layers import BatchNorm, Dense, Dropout, Layer
 from .interop.safetensors import load_state_dict_into
 from .interop.torch import to_torch
@@ -23,7 +23,7 @@ __all__ = [
     "__version__", "Sequential", "Layer", "Dense", "BatchNorm", "Dropout",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax",
     "MSE", "CrossEntropy", "BinaryCrossEntropy", "MAE", "Huber", "Poisson", "Loss",
-    "gradcheck", "GradcheckResult", "DivergenceError", "load", "initializers", "optim",
+    "gradcheck", "GradcheckResult", "DivergenceError", "DistributedError", "load", "initializers", "optim",
     "Callback", "EarlyStopping", "History", "resume",
     "from_torch", "to_torch", "load_state_dict_into",
 ]

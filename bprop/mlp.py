@@ -49,7 +49,7 @@ def _per_hidden_layer(name: str, value, n_hidden: int) -> list:
 
 def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu", output_activation=None,
               init=None, output_init=None, bias: bool = True, bias_init=0.0, batchnorm: bool = False,
-              dropout=0.0, seed=None, dtype="float32", backend="numpy") -> Sequential:
+              dropout=0.0, seed=None, dtype="float32", backend="numpy", sync_batchnorm: bool = False) -> Sequential:
     r"""A fully-connected network ``n_in → hidden[0] → … → hidden[-1] → n_out``.
 
     Layout: for each hidden width ``h``, ``Dense → [BatchNorm] → σ → [Dropout]``;
@@ -90,6 +90,9 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
         :math:`b` cancels in :math:`z - \mu_B` and gets the gradient
         :math:`\sum_\text{rows}\delta = 0`; BatchNorm's :math:`\beta` is the
         shift that remains. The output layer keeps its bias.
+    sync_batchnorm : bool, default False
+        Those BatchNorm layers are ``BatchNorm(h, sync=True)``: in a
+        data-parallel run their statistics are the global batch's.
     dropout : float or sequence of float, default 0.0
         Drop probability after every hidden activation, or one per hidden
         layer; 0 adds no ``Dropout`` layer.
@@ -122,7 +125,7 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
     for h, act, p, norm in zip(hidden, acts, drops, norms):
         layers.append(Dense(n, h, init=init_before(act), bias=bias and not norm, bias_init=bias_init))
         if norm:
-            layers.append(BatchNorm(h))
+            layers.append(BatchNorm(h, sync=sync_batchnorm))
         layers.append(activations.get(act))
         if p > 0:
             layers.append(Dropout(p))

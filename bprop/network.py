@@ -9,6 +9,7 @@ import numpy as np
 
 from . import activations, layers as _layers
 from ._jit import check_backend
+from ._memmap import PageBudget, chunk_rows, is_mapped
 from numbers import Integral
 
 from ._validation import Interval, check, check_dtype, check_X, check_same_length, is_sparse
@@ -18,7 +19,8 @@ from .losses import Loss, get as get_loss
 from .model_file import CHECKPOINT_MEMBERS, MODEL_MEMBERS, check_finite, check_model, layer_from_config
 
 
-#: Rows per forward pass when :meth:`Sequential.predict` gets a sparse X.
+#: Rows per forward pass when :meth:`Sequential.predict` gets a sparse or memory-mapped X (at most
+#: :data:`bprop._memmap.CHUNK_BYTES` of a map's rows).
 PREDICT_CHUNK = 4096
 #: What ``seed`` accepts: None (fresh entropy) or a non-negative integer (NumPy's rule, checked up front).
 SEED = [None, Interval(Integral, 0, None)]
@@ -132,9 +134,14 @@ class Sequential:
         for i in range(last, -1, -1):
             dOut = self.layers[i].backward(dOut, need_input_grad=i > 0)
 
-    def _backprop(self, X: np.ndarray, Y: np.ndarray, loss: Loss,
-                  weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    def _backprop(self, X: np.ndarray, Y: np.ndarray, loss: Loss, weights: np.ndarray | None = None,
+                  scale: float | None = None) -> tuple[float, np.ndarray]:
         """Unchecked forward (training mode) + backward; returns ``(C, output)``.
+
+        ``scale`` multiplies ``C`` and ``∂C/∂out`` before the backward pass: a
+        data-parallel rank's share ``m_r/m`` of the global batch
+        (:mod:`bprop.training.distributed`), so that the gradients it leaves
+        are its terms of the global batch's gradient.
 
         One training step, the same code every caller runs (``fit``,
         :meth:`backprop`, ``gradcheck``): each layer's ``forward`` in training
@@ -148,6 +155,9 @@ class Sequential:
         if grad is None or grad.shape != out.shape or grad.dtype != out.dtype:
             grad = self._dout = np.empty_like(out)
         c, dOut = loss.value_and_grad(out, Y, weights, grad=grad, backend=self._backend)
+        if scale is not None:
+            dOut *= dOut.dtype.type(scale)
+            c *= scale
         self._backward(dOut)
         return c, out
 
@@ -196,13 +206,22 @@ class Sequential:
         Always a new array, never the caller's ``X`` (a network of only
         Identity/Dropout layers returns a copy). A sparse ``X`` (scipy.sparse,
         any format) is predicted in chunks of :data:`PREDICT_CHUNK` rows, so
-        the first layer's dense output is never computed for all rows at once.
+        the first layer's dense output is never computed for all rows at once;
+        a memory-mapped ``X`` in chunks of at most 4 MiB of rows, its pages
+        released as they are read.
         """
         X = self._check_X(X)
-        if is_sparse(X):
-            n = X.shape[0]
-            return np.concatenate([self._forward(X[s:s + PREDICT_CHUNK], False)
-                                   for s in range(0, n, PREDICT_CHUNK)])
+        if is_mapped(X) or is_sparse(X):
+            # chunks of rows: a memory map's pages are released as they are read, and a sparse X's
+            # first dense output is never computed for all rows at once
+            pages, step, outs = PageBudget(X) if is_mapped(X) else None, chunk_rows(X, PREDICT_CHUNK), []
+            for s in range(0, X.shape[0], step):
+                chunk = X[s:s + step]
+                out = self._forward(chunk, False)
+                outs.append(out.copy() if out is chunk else out)
+                if pages is not None:
+                    pages.add(out.nbytes + chunk.nbytes)
+            return np.concatenate(outs)
         out = self._forward(X, False)
         return out.copy() if out is X else out
 

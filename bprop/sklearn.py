@@ -54,7 +54,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import activations as _activations
 from . import initializers as _initializers
 from . import optim as _optim
-from ._validation import Interval, Items, Options, check_dtype, check_params, unknown_name
+from ._validation import InstanceOf, Interval, Items, Options, check_dtype, check_params, unknown_name
 from ._version import __version__
 from .errors import DivergenceError
 from .io import FLOATS, MODEL_FORMAT, read_npz, write_npz_atomic
@@ -105,6 +105,19 @@ def _activation_name(name: str) -> str:
     key = ACTIVATION_ALIASES.get(key, key)
     _activations.get(key)   # raises, listing the valid names, for an unknown one
     return key
+
+
+class _Communicator(InstanceOf):
+    """An mpi4py communicator (anything with ``Allreduce`` and ``Get_rank``), without importing mpi4py."""
+
+    def __init__(self):
+        super().__init__(object)
+
+    def accepts_type(self, value):
+        return hasattr(value, "Allreduce") and hasattr(value, "Get_rank")
+
+    def describe(self):
+        return "an mpi4py communicator such as MPI.COMM_WORLD"
 
 
 def _seed_from(random_state) -> int | None:
@@ -265,7 +278,13 @@ class _BPEstimator(BaseEstimator):
         "verbose": [Interval(Integral, 0, None, closed="left"), bool],
         "warm_start": _BOOL,
         "backend": Options(("numpy", "numba"), type=str),
+        "comm": [None, _Communicator()],
     }
+
+    def _seed(self) -> int:
+        """The seed of the network and the validation split; rank 0's on every rank of ``comm``."""
+        seed = _seed_from(self.random_state)
+        return seed if self.comm is None else self.comm.bcast(seed, root=0)
 
     def _validate_params(self):
         """Check every parameter against :attr:`_parameter_constraints` (wrong type: TypeError,
@@ -369,7 +388,7 @@ class _BPEstimator(BaseEstimator):
         seed = None
         X_val = Y_val = None
         if self.early_stopping and not partial:
-            seed = _seed_from(self.random_state)
+            seed = self._seed()
             stratify = self._stratify_labels(Y, state)
             parts = [X, Y] + ([] if weights is None else [weights])
             try:
@@ -390,7 +409,7 @@ class _BPEstimator(BaseEstimator):
         if continuing:
             net, opt = self.net_, self.optimizer_
         else:
-            seed = _seed_from(self.random_state) if seed is None else seed
+            seed = self._seed() if seed is None else seed
             net = self._build_net(X.shape[1], state["n_outputs_"], seed, dtype)
             opt = self._make_optimizer(steps_per_epoch, n_train)
         loss = state.get("loss_function_", getattr(self, "loss_function_", None))
@@ -425,7 +444,7 @@ class _BPEstimator(BaseEstimator):
                               batch_size=batch_size, shuffle=self.shuffle,
                               validation_data=None if X_val is None else (X_val, Y_val),
                               early_stopping=stopper, clip_norm=self.clip_norm, callbacks=cbs,
-                              verbose=self.verbose, sample_weight=weights, alpha=alpha)
+                              verbose=self.verbose, sample_weight=weights, alpha=alpha, comm=self.comm)
         except DivergenceError as exc:
             if scorer is None:
                 raise      # without early stopping there is no validated state to go back to
@@ -783,7 +802,13 @@ _COMMON_DOC = r"""
         1 prints one line per epoch.
     warm_start : bool, default False
         ``fit`` continues training the current network and optimiser instead
-        of starting again."""
+        of starting again.
+    comm : mpi4py communicator or None, default None
+        Data-parallel training (``fit(..., comm=comm)`` of :mod:`bprop.training`):
+        every rank of a script run under ``mpiexec -n N`` trains the same
+        estimator on the same data, each on its part of every batch, with
+        rank 0's seed; the fitted estimator is the same on every rank and
+        equals the one-process fit to rounding."""
 
 _COMMON_ATTRS = r"""
     n_features_in_ : int
@@ -875,7 +900,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                  schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, class_weight=None, loss="cross_entropy", dtype="auto",
-                 random_state=None, verbose=0, warm_start=False, backend="numpy"):
+                 random_state=None, verbose=0, warm_start=False, backend="numpy", comm=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -906,6 +931,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.backend = backend
+        self.comm = comm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1163,7 +1189,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
                  schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, loss="mse", dtype="auto", random_state=None, verbose=0,
-                 warm_start=False, backend="numpy"):
+                 warm_start=False, backend="numpy", comm=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -1193,6 +1219,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.backend = backend
+        self.comm = comm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

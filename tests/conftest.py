@@ -24,6 +24,24 @@ def require_torch():
     return torch
 
 
+def require_mpi() -> str:
+    """The path of ``mpiexec`` once mpi4py imports, or skip (fail under BPROP_REQUIRE_MPI=1, as in CI)."""
+    import shutil
+    missing = None
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        missing = "mpi4py is not installed"
+    mpiexec = shutil.which("mpiexec")
+    if missing is None and mpiexec is None:
+        missing = "mpiexec is not on PATH"
+    if missing:
+        if os.environ.get("BPROP_REQUIRE_MPI") == "1":
+            pytest.fail(f"BPROP_REQUIRE_MPI=1 but {missing}: pip install mpich mpi4py")
+        pytest.skip(f"{missing}; the MPI tests need it (pip install mpich mpi4py)")
+    return mpiexec
+
+
 @pytest.fixture
 def torch():
     return require_torch()

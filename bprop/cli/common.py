@@ -12,6 +12,23 @@ import numpy as np
 from .options import UsageError, check_name
 
 
+def mpi_world():
+    """``MPI.COMM_WORLD`` when ``mpiexec`` started this process as one of several, else None.
+
+    MPICH's launcher sets ``PMI_SIZE``, Open MPI's ``OMPI_COMM_WORLD_SIZE``; with
+    neither (or one process) mpi4py is not imported at all.
+    """
+    size = os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE")
+    if size is None or not size.isdigit() or int(size) <= 1:
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise UsageError(f"started by mpiexec as one of {size} processes, but mpi4py is not installed: "
+                         "pip install 'bprop[mpi]' (or run without mpiexec)") from None
+    return MPI.COMM_WORLD
+
+
 def describe_layers(net) -> str:
     """``Dense(4→8) → Tanh → Dense(8→3)``: the architecture on one line."""
     return " → ".join(layer.describe() for layer in net.layers)
@@ -22,7 +39,7 @@ def check_data_name(spec: str, option: str = "--data") -> str:
     from .. import data as bdata
     if not isinstance(spec, str) or not spec.strip():
         raise UsageError(f"{option}: expected a data set name or csv:PATH, got {spec!r} (see: bprop datasets)")
-    if spec.lower().startswith("csv:"):
+    if spec.lower().startswith(("csv:", "npy:", "npz:")):
         return spec
     key = spec.strip().lower().replace("_", "-")
     names = bdata.names()

@@ -123,6 +123,9 @@ def register(subparsers) -> None:
                    "does, U(±1/√n_in); e.g. --init orthogonal")
     g.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
                    help="BatchNorm after every hidden Dense layer (then without bias), e.g. --batchnorm")
+    g.add_argument("--sync-batchnorm", action=argparse.BooleanOptionalAction, default=None,
+                   help="under mpiexec, BatchNorm statistics of the global batch (all-reduced) instead of each "
+                   "process's part: the run then equals the one-process run (with --batchnorm)")
     g.add_argument("--dropout", type=float, metavar="P", help="dropout probability after every hidden "
                    "activation, e.g. --dropout 0.2 (default 0)")
     g.add_argument("--dtype", metavar="DTYPE", help="float32 (default) or float64, e.g. --dtype float64")
@@ -167,6 +170,7 @@ SETTINGS = {
     "test_size": Interval(Real, 0, 1, closed="left"),
     "standardize": bool,
     "batchnorm": bool,
+    "sync_batchnorm": bool,
     "dropout": Interval(Real, 0, 1, closed="left"),
     "lr": Interval(Real, 0, None, closed="neither"),
     "weight_decay": Interval(Real, 0, None, closed="left"),
@@ -281,7 +285,9 @@ def resolve(args, file_cfg: dict) -> dict:
     if cfg["standardize"] is None:
         # MNIST pixels are already in [0, 1], and border pixels that are almost always 0 would get a tiny
         # std and blow up to z-scores in the thousands on new images: leave image sets as they are.
-        cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist")
+        # Arrays on disk (npy:/npz:) are used as they are: standardising would copy X into memory.
+        cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist") and \
+            not out["data"].lower().startswith(("npy:", "npz:"))
     out["standardize"] = _setting(cfg["standardize"], "standardize")
     out["layers"] = parse_int_list(cfg["layers"], "--layers", allow_empty=True)
     check_network_size(out["layers"])
@@ -292,6 +298,7 @@ def resolve(args, file_cfg: dict) -> dict:
         init = default_init(out["activation"])
     out["init"] = check_name("initializer", "--init", init, REGISTRY)
     out["batchnorm"] = _setting(cfg["batchnorm"], "batchnorm")
+    out["sync_batchnorm"] = _setting(cfg["sync_batchnorm"], "sync_batchnorm")
     out["dropout"] = _setting(cfg["dropout"], "dropout")
     loss = str(cfg["loss"]).strip()
     if loss.lower() != "auto":
@@ -341,12 +348,19 @@ class Prepared:
     """The data of a run, split and standardised, and what the network needs to know about it."""
 
     def __init__(self, cfg: dict, ds, standardizer, loss):
+        from .._memmap import is_mapped
         from ..data._dataset import split
         self.ds = ds
         self.task = ds.task
         self.loss = loss
         X, y = ds.X_train, ds.y_train
-        if cfg["val_split"] > 0:
+        if cfg["val_split"] > 0 and is_mapped(X):
+            # a memory map stays one: the validation part is its last rows, a view (see bprop.data.arrays)
+            cut = len(X) - int(math.ceil(cfg["val_split"] * len(X)))
+            if cut < 1:
+                raise ValueError(f"--val-split {cfg['val_split']} leaves no training rows out of {len(X)}")
+            Xt, yt, Xv, yv = X[:cut], y[:cut], X[cut:], y[cut:]
+        elif cfg["val_split"] > 0:
             if len(X) < 2:
                 raise ValueError(f"{ds.name} has {len(X)} training sample(s): too few for --val-split")
             Xt, yt, Xv, yv = split(X, y, test_size=cfg["val_split"], seed=cfg["seed"],
@@ -426,6 +440,7 @@ def build_model(cfg: dict, prep: Prepared):
     net = build_mlp(ds.n_features, cfg["layers"], ds.n_outputs, activation=cfg["activation"],
                     init=cfg["init"], bias_init="torch_default" if cfg["init"] == "torch_default" else 0.0,
                     batchnorm=cfg["batchnorm"], dropout=cfg["dropout"], seed=cfg["seed"],
+                    sync_batchnorm=cfg["sync_batchnorm"],
                     dtype=cfg["dtype"], backend=cfg["backend"])
     net.metadata = {
         "data": cfg["data"],
@@ -566,19 +581,48 @@ def _lang(args) -> str:
 
 
 def run(args) -> int:
+    """``bprop train``; under ``mpiexec -n N``, data-parallel (``fit(..., comm=MPI.COMM_WORLD)``).
+
+    Then every process loads the data and builds the same network; rank 0
+    alone holds the run folder's lock, prints and writes the run folder. An
+    error on any rank aborts every rank (one line from the rank that had it),
+    since the others would otherwise wait for it forever.
+    """
+    from .common import mpi_world
+    comm = mpi_world()
+    if comm is None:
+        return _run(args, None)
+    try:
+        return _run(args, comm)
+    except BaseException as exc:  # noqa: BLE001 - one rank stopping alone would hang the others
+        from ..errors import DistributedError, DivergenceError
+        collective = isinstance(exc, (DivergenceError, DistributedError))
+        if comm.Get_rank() == 0 or not collective:
+            who = "" if comm.Get_rank() == 0 else f"rank {comm.Get_rank()}: "
+            print(f"error: {who}{exc}" if not isinstance(exc, KeyboardInterrupt) else "error: interrupted",
+                  file=sys.stderr, flush=True)
+        from .options import EXIT_INTERRUPTED
+        comm.Abort(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else
+                   getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
+        raise
+
+
+def _run(args, comm) -> int:
     args.lang = _lang(args)
     if args.resume is not None:
-        return run_resume(args)
+        return run_resume(args, comm)
     from .runfolder import check_empty, check_not_in_use, clear_for_run, locked
+    root = comm is None or comm.Get_rank() == 0
     file_cfg = {}
     if args.config is not None:
         file_cfg = read_train_config(args.config)
     cfg = resolve(args, file_cfg)
-    quiet = _setting(args.quiet if args.quiet is not None else file_cfg.get("quiet", False), "quiet")
+    quiet = _setting(args.quiet if args.quiet is not None else file_cfg.get("quiet", False), "quiet") or not root
     out = _folder(args.out if args.out is not None else file_cfg["out"], "out") \
         if args.out is not None or "out" in file_cfg else default_out(cfg["data"])
-    check_not_in_use(out, "--out")
-    check_empty(out, bool(args.overwrite))
+    if root:
+        check_not_in_use(out, "--out")
+        check_empty(out, bool(args.overwrite))
     from .common import load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
                       data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
@@ -589,12 +633,15 @@ def run(args) -> int:
     net = build_model(cfg, prep)
     spe = steps_per_epoch(len(prep.X_train), cfg["batch_size"], cfg["batchnorm"])
     optimizer = make_optimizer(cfg, spe)
+    if not root:
+        return _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm)
     with locked(out, "--out"):
         clear_for_run(out, bool(args.overwrite))
-        return _train(args, cfg, quiet, out, ds, prep, net, optimizer)
+        return _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm)
 
 
-def _train(args, cfg, quiet, out, ds, prep, net, optimizer) -> int:
+def _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm=None) -> int:
+    root = comm is None or comm.Get_rank() == 0
     from .console import console
     con = console(quiet=quiet)
     _announce(con, cfg, ds, net, prep, out)
@@ -609,12 +656,15 @@ def _train(args, cfg, quiet, out, ds, prep, net, optimizer) -> int:
         history = net.fit(prep.X_train, prep.targets(prep.y_train), loss=prep.loss, optimizer=optimizer,
                           epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True,
                           validation_data=prep.validation_data, early_stopping=es, clip_norm=cfg["clip_norm"],
-                          callbacks=[WriteConfig(out, cfg), cb], checkpoint=checkpoint, verbose=0)
+                          callbacks=[WriteConfig(out, cfg), cb] if root else [], checkpoint=checkpoint,
+                          verbose=0, comm=comm)
     except KeyboardInterrupt:
         cb.stop()
         return _interrupted(out, cb.last_epoch, cfg["epochs"])
     finally:
         cb.stop()
+    if not root:
+        return 0
     from .report import finish_run
     finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0
@@ -643,7 +693,7 @@ def _interrupted(out: str, last_epoch: int, epochs: int) -> int:
     return EXIT_INTERRUPTED
 
 
-def run_resume(args) -> int:
+def run_resume(args, comm=None) -> int:
     """``--resume RUN``: read RUN/config.toml and RUN/checkpoint.npz and continue training, holding
     the folder's lock; config.toml is rewritten only once training has really started."""
     run_dir = args.resume
@@ -652,7 +702,9 @@ def run_resume(args) -> int:
     ckpt = os.path.join(run_dir, "checkpoint.npz")
     cfg_path = os.path.join(run_dir, "config.toml")
     from .runfolder import check_not_in_use
-    check_not_in_use(run_dir, "--resume")    # a run still writing there: say so, not "no checkpoint yet"
+    root = comm is None or comm.Get_rank() == 0
+    if root:
+        check_not_in_use(run_dir, "--resume")    # a run still writing there: say so, not "no checkpoint yet"
     for path in (cfg_path, ckpt):
         if not os.path.exists(path):
             raise FileNotFoundError(f"--resume: {run_dir} has no {os.path.basename(path)}; it is not a run "
@@ -664,18 +716,21 @@ def run_resume(args) -> int:
         raise UsageError(f"--resume continues a run with its own settings; {names} cannot be changed "
                          "(only --epochs, --data-dir and --quiet)")
     from .runfolder import locked
+    if not root:
+        return _resume(args, run_dir, ckpt, cfg_path, comm)
     with locked(run_dir, "--resume"):
-        return _resume(args, run_dir, ckpt, cfg_path)
+        return _resume(args, run_dir, ckpt, cfg_path, comm)
 
 
-def _resume(args, run_dir: str, ckpt: str, cfg_path: str) -> int:
+def _resume(args, run_dir: str, ckpt: str, cfg_path: str, comm=None) -> int:
+    root = comm is None or comm.Get_rank() == 0
     from ..resume import resume
     from ..training import load_checkpoint
     file_cfg = read_train_config(cfg_path)
     ns = argparse.Namespace(**{k: None for k in DEFAULTS})
     ns.epochs, ns.data_dir = args.epochs, args.data_dir
     cfg = resolve(ns, file_cfg)
-    quiet = bool(args.quiet)
+    quiet = bool(args.quiet) or not root
     _, meta = load_checkpoint(ckpt)
     done = int(meta["epoch"])
     if cfg["epochs"] < done:
@@ -699,14 +754,16 @@ def _resume(args, run_dir: str, ckpt: str, cfg_path: str) -> int:
     cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
     try:
         net, history = resume(ckpt, prep.X_train, prep.targets(prep.y_train), epochs=cfg["epochs"],
-                              validation_data=prep.validation_data, callbacks=[WriteConfig(run_dir, cfg), cb],
-                              verbose=0,
-                              backend=cfg["backend"])
+                              validation_data=prep.validation_data,
+                              callbacks=[WriteConfig(run_dir, cfg), cb] if root else [], verbose=0,
+                              backend=cfg["backend"], checkpoint=ckpt, comm=comm)
     except KeyboardInterrupt:
         cb.stop()
         return _interrupted(run_dir, max(cb.last_epoch, done), cfg["epochs"])
     finally:
         cb.stop()
+    if not root:
+        return 0
     from .report import finish_run
     finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._memmap import is_mapped
+
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 #: several yes/no labels per sample (a CSV file's ``target="a,b"`` of 0/1 columns), trained with BCE
@@ -66,8 +68,10 @@ class Dataset:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"Dataset task must be one of {list(TASKS)}, got {self.task!r}")
-        self.X_train = np.asarray(self.X_train, dtype=np.float64)
-        self.X_test = np.asarray(self.X_test, dtype=np.float64)
+        # a memory-mapped X (npy:/npz:) keeps its file and dtype; anything else becomes float64
+        if not (is_mapped(self.X_train) and self.X_train.dtype in (np.float32, np.float64)):
+            self.X_train = np.asarray(self.X_train, dtype=np.float64)
+            self.X_test = np.asarray(self.X_test, dtype=np.float64)
         for part, X in (("X_train", self.X_train), ("X_test", self.X_test)):
             if X.ndim != 2:
                 raise ValueError(f"Dataset {part} must be 2-D (n_samples, n_features), got shape {X.shape}")

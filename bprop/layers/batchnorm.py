@@ -34,17 +34,44 @@ class BatchNorm(Layer):
 
     Parameters ``gamma`` (ones) and ``beta`` (zeros); buffers ``running_mean``
     (zeros) and ``running_var`` (ones).
+
+    ``sync=True`` matters only in a data-parallel run (``fit(..., comm=...)``,
+    :mod:`bprop.training.distributed`), where each rank holds a part of the
+    batch. By default each rank normalises by its own part's statistics (as
+    Horovod and torch DDP do). Synchronised, the statistics are those of the
+    global batch of :math:`n = \sum_r n_r` rows: one ``Allreduce`` of
+    :math:`\sum_i Z_i` gives μ, a second of :math:`\sum_i (Z_i − μ)^2` gives σ²
+    (two passes, as one process computes them), and the backward pass
+    all-reduces :math:`\sum_i g_i` and :math:`\sum_i g_i ⊙ \hat Z_i` — so the run
+    equals the single-process one (``torch.nn.SyncBatchNorm``).
     """
 
     _parameter_constraints = {"n": Interval(Integral, 1, None), "momentum": Interval(Real, 0, 1),
-                              "eps": Interval(Real, 0, None, closed="right")}
+                              "eps": Interval(Real, 0, None, closed="right"), "sync": bool}
 
-    def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5):
+    def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5, sync: bool = False):
         super().__init__()
-        n, self.momentum, self.eps = check_params({"n": n, "momentum": momentum, "eps": eps},
-                                                  self._parameter_constraints).values()
+        n, self.momentum, self.eps, self.sync = check_params(
+            {"n": n, "momentum": momentum, "eps": eps, "sync": sync}, self._parameter_constraints).values()
         self.n_in = self.n_out = n
         self._cache = None
+        #: The communicator of a data-parallel run while it trains (set by the fit loop when ``sync``).
+        self.comm = None
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["comm"] = None          # a communicator is a live connection, never copied
+        return state
+
+    def _sum(self, S: np.ndarray) -> np.ndarray:
+        """``S`` summed over the ranks in place when synchronised (a no-op otherwise)."""
+        if self.comm is not None:
+            from mpi4py import MPI     # only reached in a data-parallel run
+            self.comm.Allreduce(MPI.IN_PLACE, S)
+        return S
+
+    def _count(self, n: int) -> int:
+        return n if self.comm is None else self.comm.allreduce(n)
 
     #: Initial values: γ = 1, β = 0 (the identity map), running mean 0 and variance 1 (as PyTorch).
     _INITIAL = {"gamma": 1.0, "beta": 0.0, "running_mean": 0.0, "running_var": 1.0}
@@ -70,14 +97,14 @@ class BatchNorm(Layer):
         xhat = self._output("xhat", A.shape, A.dtype, training)
         Y = self._output("Y", A.shape, A.dtype, training)
         if training:
-            n = A.shape[0]
+            n = self._count(A.shape[0])
             if n < 2:
                 raise ValueError(f"BatchNorm layer {self.index} needs more than 1 sample per batch "
                                  "in training mode, got 1 (use a larger batch_size or drop the "
                                  "last partial batch)")
-            mu = A.mean(axis=0)                                   # μ
+            mu = self._sum(A.sum(axis=0)) / n                     # μ
             np.subtract(A, mu, out=xhat)                          # Z − μ
-            var = np.mean(np.multiply(xhat, xhat, out=Y), axis=0)  # σ² (Y is scratch here)
+            var = self._sum(np.sum(np.multiply(xhat, xhat, out=Y), axis=0)) / n  # σ² (Y is scratch here)
             m = self.momentum
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm *= 1.0 - m
@@ -105,10 +132,12 @@ class BatchNorm(Layer):
         if not training:
             g *= inv_std
             return g
-        n = dOut.shape[0]
+        n = self._count(dOut.shape[0])
         t = self._buffer("t", dOut.shape, dOut.dtype)
-        sum_g = g.sum(axis=0)
-        sum_gx = np.sum(np.multiply(g, xhat, out=t), axis=0)
+        sums = np.empty((2, g.shape[1]), g.dtype)
+        g.sum(axis=0, out=sums[0])
+        np.sum(np.multiply(g, xhat, out=t), axis=0, out=sums[1])
+        sum_g, sum_gx = self._sum(sums)
         np.multiply(xhat, sum_gx, out=t)
         g *= n                                                    # ∂C/∂Z = (n g − Σg − Ẑ Σ g⊙Ẑ) / (n√(σ²+ε))
         g -= sum_g
@@ -120,4 +149,7 @@ class BatchNorm(Layer):
         return f"BatchNorm({self.n_out})"
 
     def get_config(self):
-        return {"type": "BatchNorm", "n": self.n_out, "momentum": self.momentum, "eps": self.eps}
+        cfg = {"type": "BatchNorm", "n": self.n_out, "momentum": self.momentum, "eps": self.eps}
+        if self.sync:
+            cfg["sync"] = True
+        return cfg

@@ -40,12 +40,14 @@ class RunState:
     """What changes as a run trains, besides the network and the optimiser.
 
     ``es_state`` holds early stopping's ``best``, ``best_epoch`` and ``wait``;
-    ``best_state`` the network's :meth:`~bprop.Sequential.state_dict` at the best epoch.
+    ``best_state`` the network's :meth:`~bprop.Sequential.state_dict` at the best epoch;
+    ``ranks`` the number of processes that trained it (a checkpoint records it).
     """
 
     history: History = field(default_factory=History)
     es_state: dict = field(default_factory=dict)
     best_state: dict | None = None
+    ranks: int = 1     # processes of the data-parallel run that trained it (1: one process)
 
 
 @dataclass
