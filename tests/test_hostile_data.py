@@ -318,3 +318,18 @@ def test_standardizer_on_values_near_the_float64_limit_neither_overflows_nor_war
     np.testing.assert_allclose(st.scale_, [np.std([1.0, 3.0, -2.0]) * 1e200, np.std([1.0, 2.0, 3.0])], rtol=1e-12)
     np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(Z.std(axis=0), 1.0, rtol=1e-12)
+
+
+def test_csv_value_beyond_float32_names_the_column_and_line_through_the_cli(tmp_path, capsys):
+    from bprop.cli import main
+    path = tmp_path / "big.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20)) + "1,3e39,0\n")
+    code = main(["train", "--data", f"csv:{path}", "--no-standardize", "--epochs", "1", "--out",
+                 str(tmp_path / "run"), "--quiet", "--no-plots"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert (f"feature column 'b' holds 1 value(s) beyond the float32 range (±3.4e+38), e.g. 3e39 at row 22; "
+            "use --dtype float64") in err
+    code = main(["train", "--data", f"csv:{path}", "--no-standardize", "--dtype", "float64", "--epochs", "1",
+                 "--out", str(tmp_path / "run64"), "--quiet", "--no-plots"])
+    assert code == 0, capsys.readouterr().err

@@ -49,7 +49,7 @@ def check_data_name(spec: str, option: str = "--data") -> str:
 
 
 def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir=None, test_size=0.2, seed=0,
-                 progress=True):
+                 progress=True, dtype=None):
     """:func:`bprop.data.load` with the CLI's errors: option mistakes are usage errors (exit 2).
 
     Problems with a file (missing, unreadable, bad values) stay failures (exit 1).
@@ -66,7 +66,7 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
         raise FileNotFoundError(f"--data {spec}: no such file: {spec[4:]}")
     try:
         return bdata.load(spec, n_samples=n_samples, noise=noise, seed=seed, data_dir=data_dir, target=target,
-                          test_size=test_size, progress=progress)
+                          test_size=test_size, progress=progress, dtype=dtype)
     except (bdata.DatasetUnavailableError, bdata.DataFileError):
         raise  # a file on disk is missing or wrong: a failure (exit 1), not a usage error
     except (ValueError, TypeError) as exc:

@@ -625,7 +625,9 @@ def _run(args, comm) -> int:
         check_empty(out, bool(args.overwrite))
     from .common import load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
-                      data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
+                      data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet,
+                      # raw CSV values are trained in cfg["dtype"] unless standardised first
+                      dtype=None if cfg["standardize"] else cfg["dtype"])
     check_network_size(cfg["layers"], ds.n_features, ds.n_outputs)
     loss = choose_loss(cfg, ds.task)
     cfg["loss"] = loss.spec

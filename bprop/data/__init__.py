@@ -81,7 +81,7 @@ def _unknown(spec: str, valid: list[str]) -> ValueError:
 
 
 def load(spec: str, *, n_samples=None, noise=None, seed=0, data_dir=None, target=None,
-         test_size: float = 0.2, progress: bool = True, task: str | None = None) -> Dataset:
+         test_size: float = 0.2, progress: bool = True, task: str | None = None, dtype=None) -> Dataset:
     """Load a data set by name, or a CSV file as ``csv:PATH``.
 
     Parameters
@@ -111,6 +111,9 @@ def load(spec: str, *, n_samples=None, noise=None, seed=0, data_dir=None, target
         Show a progress bar while downloading.
     task : {"classification", "regression", "multilabel"}, optional
         ``csv:`` only: override the inferred task.
+    dtype : "float32" or "float64", optional
+        ``csv:`` only: the dtype the features will be trained in; a value beyond
+        its range is an error naming the column and the line.
 
     Returns
     -------
@@ -150,7 +153,7 @@ def load(spec: str, *, n_samples=None, noise=None, seed=0, data_dir=None, target
         from .tabular import read_csv
 
         return read_csv(os.path.expanduser(path), target=target, task=task, test_size=test_size, seed=seed,
-                        n_samples=n_samples)
+                        n_samples=n_samples, dtype=dtype)
 
     catalog = _catalog()
     key = spec.strip().lower().replace("_", "-")

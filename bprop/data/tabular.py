@@ -201,14 +201,20 @@ def _csv_error(name: str, text: str, start: int, line: int, exc: csv.Error) -> s
     return f"CSV file {name!r}: line {line} cannot be read as CSV ({exc}); fix that line"
 
 
-def _numeric(table: _Table, j: int, role: str) -> np.ndarray:
-    """Column ``j`` as float64, or a ValueError naming the column, value and row."""
+def _numeric(table: _Table, j: int, role: str, dtype=None) -> np.ndarray:
+    """Column ``j`` as float64, or a ValueError naming the column, value and row.
+
+    With ``dtype`` (what the features will be cast to, e.g. float32), a value
+    beyond that dtype's range is an error naming the column and the line too.
+    """
     values = table.column(j)
     try:
         out = np.asarray(values, dtype=np.float64)
     except ValueError:
         out = None
     if out is not None and np.isfinite(out).all():
+        if dtype is not None:
+            _check_range(table, j, out, np.dtype(dtype))
         return out
     column = table.names[j]
     numbers = []
@@ -229,6 +235,18 @@ def _numeric(table: _Table, j: int, role: str) -> np.ndarray:
             )
         numbers.append(number)
     return np.array(numbers, dtype=np.float64)
+
+
+def _check_range(table: _Table, j: int, values: np.ndarray, dtype: np.dtype) -> None:
+    """A ValueError naming the first value of column ``j`` that ``dtype`` cannot hold (it would become inf)."""
+    limit = np.finfo(dtype).max
+    beyond = np.flatnonzero(np.abs(values) > limit)
+    if beyond.size:
+        i = int(beyond[0])
+        raise ValueError(
+            f"CSV file {table.path!r}: feature column {table.names[j]!r} holds {beyond.size} value(s) beyond the "
+            f"{dtype.name} range (±{limit:.3g}), e.g. {table.column(j)[i]} at row {table.lines[i]}; use "
+            f"--dtype float64, rescale the column, or standardise the features (--standardize)")
 
 
 def _resolve_target(target, table: _Table) -> int:
@@ -306,7 +324,7 @@ def _encode_targets(table: _Table, columns: list[int], task: str | None):
 
 
 def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0.2, seed=0,
-             n_samples=None, header: bool | None = None) -> Dataset:
+             n_samples=None, header: bool | None = None, dtype=None) -> Dataset:
     """Load a CSV file as a :class:`Dataset` (the rules are in the module docstring).
 
     Parameters
@@ -325,6 +343,9 @@ def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0
         Use a random subset of this many rows.
     header : bool, optional
         Force header detection on or off.
+    dtype : "float32" or "float64", optional
+        The dtype the features will be trained in: a feature value beyond its
+        range is a ``ValueError`` naming the column and the line.
 
     Returns
     -------
@@ -370,7 +391,7 @@ def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0
         j_targets = [_resolve_target(target, table)]
         y, task, class_names = _encode_target(table.column(j_targets[0]), table, j_targets[0], task)
     features = [j for j in range(len(names)) if j not in j_targets]
-    X = np.column_stack([_numeric(table, j, "feature") for j in features])
+    X = np.column_stack([_numeric(table, j, "feature", dtype) for j in features])
     seed = check_seed(seed)
     stratify = task == CLASSIFICATION
     X, y = subsample(X, y, check_n_samples(n_samples, minimum=2), seed=seed, stratify=stratify, what=table.path)
