@@ -202,6 +202,7 @@ class _BPEstimator(BaseEstimator):
         "verbose": [Interval(Integral, 0, None, closed="left"), bool],
         "warm_start": _BOOL,
         "backend": Options(("numpy", "numba"), type=str),
+        "threads": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     def _validate_params(self):
@@ -306,7 +307,7 @@ class _BPEstimator(BaseEstimator):
                           epochs=1 if partial else self.max_epochs, batch_size=batch_size,
                           shuffle=self.shuffle, validation_data=None if X_val is None else (X_val, Y_val),
                           early_stopping=stopper, clip_norm=self.clip_norm, callbacks=cbs,
-                          verbose=self.verbose, sample_weight=weights)
+                          verbose=self.verbose, sample_weight=weights, threads=self.threads)
 
         # Everything is set only now, so a failed fit leaves a fitted estimator as it was.
         for k, v in state.items():
@@ -522,6 +523,10 @@ _COMMON_DOC = r"""
         ``"numba"`` trains with the compiled variants of the formulas
         (``Sequential(..., backend="numba")``) and a fused optimiser
         (``fused=True``): the same numbers, faster; needs ``pip install bprop[fast]``.
+    threads : int or None, default None
+        At most this many BLAS and numba threads while fitting (``threadpoolctl``,
+        ``pip install 'bprop[threads]'``); ``None`` leaves the limits alone. See
+        :func:`bprop.training.fit` for the oversubscription trap.
     random_state : int, RandomState or None, default None
         Seeds the network's generator (initialisation, shuffling, dropout) and
         the validation split; an int gives reproducible results.
@@ -614,7 +619,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                  schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, class_weight=None, loss="cross_entropy", dtype="float32",
-                 random_state=None, verbose=0, warm_start=False, backend="numpy"):
+                 random_state=None, verbose=0, warm_start=False, backend="numpy", threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -643,6 +648,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.backend = backend
+        self.threads = threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -889,7 +895,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
                  schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, loss="mse", dtype="float32", random_state=None, verbose=0,
-                 warm_start=False, backend="numpy"):
+                 warm_start=False, backend="numpy", threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -917,6 +923,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.backend = backend
+        self.threads = threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,6 +25,10 @@ Contract of a :class:`Transform`:
   e.g. ``"adam.m/0.W"``.
 - Hot-path arithmetic writes into existing arrays (``out=``, ``*=``): no
   temporaries are allocated per step.
+- State that decays geometrically (momentum, ``square_avg``, Adam's ``m`` and
+  ``v``) is set to 0 wherever it falls below the dtype's smallest normal
+  number, at every update, so that denormals never slow a step down
+  (:mod:`bprop._numerics`; the fused loops do the same).
 
 The ``update`` methods are the optimisers' formulas, and they run by default.
 Below :class:`Trace`, :class:`ScaleByRMS` and :class:`ScaleByAdam` sits the
@@ -42,6 +46,7 @@ import math
 import numpy as np
 
 from .._jit import compiled
+from .._numerics import flush_denormals_
 from numbers import Real
 
 from .._validation import Interval, check, check_params, lookup
@@ -204,7 +209,8 @@ class Trace(Transform):
         u_t \leftarrow \begin{cases} u_t + \mu\, b_t & \text{Nesterov} \\ b_t & \text{otherwise} \end{cases}
 
     This is ``torch.optim.SGD`` with ``dampening=0``: the learning rate
-    multiplies the buffer afterwards. Sutskever et al. (2013,
+    multiplies the buffer afterwards. Entries of ``b`` below the smallest normal
+    number are set to 0 (:func:`~bprop._numerics.flush_denormals_`). Sutskever et al. (2013,
     http://proceedings.mlr.press/v28/sutskever13.html) fold η into the
     velocity, :math:`v \leftarrow \mu v - \eta g`; the two agree for a
     constant η and differ when η changes during training.
@@ -229,11 +235,11 @@ class Trace(Transform):
     def update(self, updates, params, step, scratch):
         mu, bufs = self.momentum, self.state["momentum"]
         for key, u in updates.items():
-            buf = bufs[key]
+            buf, tmp = bufs[key], scratch[key]
             buf *= mu
             buf += u
+            flush_denormals_(buf, tmp)                   # bprop._numerics: no stuck denormals
             if self.nesterov:
-                tmp = scratch[key]
                 np.multiply(buf, mu, out=tmp)
                 u += tmp
             else:
@@ -244,17 +250,22 @@ class Trace(Transform):
 
 
 @compiled
-def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov):
+def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov, tiny):
     """SGD's chain in one pass over a flat parameter ``p``: ``[AddDecayedWeights(wd)], [Trace(mu)], ScaleByLearningRate``.
 
-    ``lr`` arrives negated (``−η``) and every scalar cast to ``p``'s dtype.
+    ``lr`` arrives negated (``−η``) and every scalar cast to ``p``'s dtype; the
+    momentum buffer is flushed to 0 below ``tiny``, the dtype's smallest normal
+    (as :func:`~bprop._numerics.flush_denormals_` in :class:`Trace`).
     """
+    zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
         u = g[i]
         if decay:
             u += p[i] * wd
         if use_momentum:
             b = buf[i] * mu + u
+            if abs(b) < tiny:
+                b = zero
             buf[i] = b
             u = u + b * mu if nesterov else b
         p[i] += u * lr
@@ -268,7 +279,9 @@ class ScaleByRMS(Transform):
         s_t = \alpha\, s_{t-1} + (1 - \alpha)\, u_t \odot u_t, \quad s_0 = 0, \qquad
         u_t \leftarrow \frac{u_t}{\sqrt{s_t} + \varepsilon}
 
-    ε is added outside the root, as in ``torch.optim.RMSprop``. Hinton,
+    ε is added outside the root, as in ``torch.optim.RMSprop``. Entries of
+    ``s`` below the smallest normal number are set to 0
+    (:func:`~bprop._numerics.flush_denormals_`). Hinton,
     *Neural Networks for Machine Learning*, lecture 6e,
     https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf.
 
@@ -297,6 +310,7 @@ class ScaleByRMS(Transform):
             np.multiply(u, one_minus_alpha, out=tmp)
             tmp *= u
             s += tmp
+            flush_denormals_(s, tmp)
             np.sqrt(s, out=tmp)
             tmp += eps
             u /= tmp
@@ -306,17 +320,25 @@ class ScaleByRMS(Transform):
 
 
 @compiled
-def fused_rmsprop(p, g, s, buf, lr, alpha, one_minus_alpha, eps, mu, wd, decay, use_momentum):
-    """RMSProp's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByRMS, [Trace(mu)], ScaleByLearningRate``."""
+def fused_rmsprop(p, g, s, buf, lr, alpha, one_minus_alpha, eps, mu, wd, decay, use_momentum, tiny):
+    """RMSProp's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByRMS, [Trace(mu)], ScaleByLearningRate``.
+
+    ``s`` and the momentum buffer are flushed to 0 below ``tiny``, as in the transforms.
+    """
+    zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
         u = g[i]
         if decay:
             u += p[i] * wd
         si = s[i] * alpha + u * one_minus_alpha * u
+        if si < tiny:                      # s >= 0
+            si = zero
         s[i] = si
         u = u / (np.sqrt(si) + eps)
         if use_momentum:
             b = buf[i] * mu + u
+            if abs(b) < tiny:
+                b = zero
             buf[i] = b
             u = b
         p[i] += u * lr
@@ -338,6 +360,10 @@ class ScaleByAdam(Transform):
     ``lerp_``). One of the tutorials bprop accompanies (seed 004) writes
     :math:`\eta\,\hat M_n / \sqrt{\varepsilon + \hat G_n}`, with ε under the
     root; the two differ only while :math:`\hat v` is of the order of ε.
+    Entries of ``m`` and ``v`` below the dtype's smallest normal number are
+    set to 0 after each update (:func:`~bprop._numerics.flush_denormals_`): a
+    weight whose gradient stays 0 would otherwise keep a denormal ``m`` for
+    ever, and slow every later step down.
 
     Parameters
     ----------
@@ -376,11 +402,13 @@ class ScaleByAdam(Transform):
             else:
                 tmp *= 1 - w1
                 np.subtract(u, tmp, out=m)
+            flush_denormals_(m, tmp)                     # bprop._numerics: no stuck denormals
             # v ← β2 v + (1 − β2) u ⊙ u
             v *= b2
             np.multiply(u, one_minus_b2, out=tmp)
             tmp *= u
             v += tmp
+            flush_denormals_(v, tmp)
             # u ← (m / bc1) / (√v / √bc2 + ε)
             np.sqrt(v, out=tmp)
             tmp /= bias_correction2_sqrt
@@ -393,23 +421,33 @@ class ScaleByAdam(Transform):
 
 
 @compiled
-def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small):
+def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small,
+               tiny):
     """Adam's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByAdam, ScaleByLearningRate``.
 
     ``decoupled``: AdamW's order, ``ScaleByAdam, AddDecayedWeights, ScaleByLearningRate``.
     ``m`` moves as :class:`ScaleByAdam`'s lerp (``small``: its first form, weight ``w1``;
-    else its second, weight ``b1c = 1 − w1``).
+    else its second, weight ``b1c = 1 − w1``). ``m`` and ``v`` are flushed to 0
+    below ``tiny``, the dtype's smallest normal, as in :class:`ScaleByAdam`.
     """
+    zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
         u = g[i]
         if coupled:
             u += p[i] * wd
+        mi = m[i]
         if small:
-            m[i] += (u - m[i]) * w1
+            mi = mi + (u - mi) * w1
         else:
-            m[i] = u - (u - m[i]) * b1c
-        v[i] = v[i] * b2 + u * one_minus_b2 * u
-        u = (m[i] / bc1) / (np.sqrt(v[i]) / bc2_sqrt + eps)
+            mi = u - (u - mi) * b1c
+        if abs(mi) < tiny:
+            mi = zero
+        vi = v[i] * b2 + u * one_minus_b2 * u
+        if vi < tiny:                      # v >= 0
+            vi = zero
+        m[i] = mi
+        v[i] = vi
+        u = (mi / bc1) / (np.sqrt(vi) / bc2_sqrt + eps)
         if decoupled:
             u += p[i] * wd
         p[i] += u * lr

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._threads import check_threads, limit_threads
 from .._validation import check_number, check_positive_int
 from ..errors import DivergenceError
 from ..layers import BatchNorm, Dense
@@ -36,7 +37,8 @@ from .run import Run, RunState, Settings, start_run
 def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
         validation_data=None, validation_split: float = 0.0, early_stopping=None,
         clip_norm: float | None = None, clip_value: float | None = None, callbacks=(),
-        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None) -> History:
+        checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None,
+        threads: int | None = None) -> History:
     r"""Train ``net`` with mini-batch gradient descent; returns a :class:`History`.
 
     Parameters
@@ -78,6 +80,14 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         Per-sample weights: each batch's loss is ``Σ w_x C_x / Σ w_x``.
     class_weight : dict or "balanced", optional
         Multiplies each sample's weight by its class's weight (CrossEntropy only).
+    threads : int, optional
+        At most this many threads for NumPy's BLAS (through ``threadpoolctl``,
+        ``pip install 'bprop[threads]'``) and numba while this call trains; the
+        previous limits are restored afterwards. ``None`` (default): unchanged.
+        On a machine shared with other busy processes, give no more threads
+        than the cores this run has to itself: BLAS threads spin while they
+        wait, and oversubscribed cores slow every process down
+        (:mod:`bprop._threads`).
 
     Raises
     ------
@@ -107,17 +117,24 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
                         early_stopping=early_stopping)
+    threads = check_threads(threads)
     run = start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
                     validation_data=validation_data, validation_split=validation_split,
                     sample_weight=sample_weight, class_weight=class_weight)
-    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose)
+    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose,
+                 threads=threads)
 
 
-def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose: int = 1) -> History:
-    """Train ``run`` from epoch ``start_epoch + 1`` to ``run.settings.epochs``; returns its History."""
+def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose: int = 1,
+          threads: int | None = None) -> History:
+    """Train ``run`` from epoch ``start_epoch + 1`` to ``run.settings.epochs``; returns its History.
+
+    ``threads``: as :func:`fit`'s.
+    """
     callbacks = as_callbacks(callbacks)
+    uses_numba = run.net.backend == "numba" or bool(getattr(run.optimizer, "fused", False))
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with limit_threads(threads, numba=uses_numba), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _train_epochs(run, _Plan.of(run), start_epoch, callbacks, checkpoint, verbose)
 
 
