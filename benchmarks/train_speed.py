@@ -769,9 +769,9 @@ def markdown(report: dict) -> str:
                   "| samples | bprop | PyTorch | scikit-learn | bprop / PyTorch |", "|---:|---:|---:|---:|---:|"]
         for r in report["prediction"]:
             lat, q = r["latency_s"], r["ratios"]
-            tgt = ""
-            if r["n"] == 1 and "torch" in q:
-                tgt = " ✅" if q["torch"] <= 0.5 else " ❌ (target ≤ 0.5×)"
+            tgt, limit = "", {1: 0.5, 10_000: 0.6}.get(r["n"])
+            if limit is not None and "torch" in q:
+                tgt = " ✅" if q["torch"] <= limit else f" ❌ (target ≤ {limit}×)"
             ratio = "—" if "torch" not in q else f"{q['torch']:.2f}×"
             lines.append(f"| {r['n']:,} | {_fmt_us(lat['bprop'])} | {_fmt_us(lat.get('torch'))} | "
                          f"{_fmt_us(lat.get('sklearn'))} | {ratio}{tgt} |")

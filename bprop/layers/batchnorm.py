@@ -108,9 +108,9 @@ class BatchNorm(Layer):
             rm += m * mu
             rv *= 1.0 - m
             rv += (m * n / (n - 1)) * var
-            scratch = self._buffer("stat_scratch", (d,), A.dtype)
-            flush_denormals_(rm, scratch)                         # a constant feature's statistics
-            flush_denormals_(rv, scratch)                         # decay geometrically (bprop._numerics)
+            scratch, mask = self._buffer("stat_scratch", (d,), A.dtype), self._buffer("stat_mask", (d,), bool)
+            flush_denormals_(rm, scratch, mask)                   # a constant feature's statistics
+            flush_denormals_(rv, scratch, mask)                   # decay geometrically (bprop._numerics)
         else:
             np.subtract(A, rm, out=xhat)
             var = rv

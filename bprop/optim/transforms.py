@@ -27,8 +27,8 @@ Contract of a :class:`Transform`:
   temporaries are allocated per step.
 - State that decays geometrically (momentum, ``square_avg``, Adam's ``m`` and
   ``v``) is set to 0 wherever it falls below the dtype's smallest normal
-  number, at every update, so that denormals never slow a step down
-  (:mod:`bprop._numerics`; the fused loops do the same).
+  number, at every 16th update here and at every update in the fused loops,
+  so that denormals never slow a step down (:mod:`bprop._numerics`).
 
 The ``update`` methods are the optimisers' formulas, and they run by default.
 Below :class:`Trace`, :class:`ScaleByRMS` and :class:`ScaleByAdam` sits the
@@ -46,7 +46,7 @@ import math
 import numpy as np
 
 from .._jit import compiled
-from .._numerics import flush_denormals_
+from .._numerics import FLUSH_EVERY, flush_denormals_
 from numbers import Real
 
 from .._validation import Interval, check, check_params, lookup
@@ -130,12 +130,17 @@ class Transform:
 
     name = "transform"
     slots: tuple = ()
+    #: Whether :meth:`update` flushes denormal state (it then keeps one bool work array per parameter).
+    flushes = False
 
     def __init__(self):
         self.state = {s: {} for s in self.slots}
+        self._masks: dict[str, np.ndarray] = {}
 
     def init(self, key: str, param: np.ndarray) -> None:
         """Allocate (zeros) or check this transform's state for parameter ``key``."""
+        if self.flushes:
+            self.__dict__.setdefault("_masks", {})[key] = np.empty(param.shape, bool)
         for s in self.slots:
             arr = self.state[s].get(key)
             if arr is None:
@@ -210,7 +215,7 @@ class Trace(Transform):
 
     This is ``torch.optim.SGD`` with ``dampening=0``: the learning rate
     multiplies the buffer afterwards. Entries of ``b`` below the smallest normal
-    number are set to 0 (:func:`~bprop._numerics.flush_denormals_`). Sutskever et al. (2013,
+    number are set to 0 at every 16th update (:mod:`bprop._numerics`). Sutskever et al. (2013,
     http://proceedings.mlr.press/v28/sutskever13.html) fold η into the
     velocity, :math:`v \leftarrow \mu v - \eta g`; the two agree for a
     constant η and differ when η changes during training.
@@ -225,6 +230,7 @@ class Trace(Transform):
 
     name = "trace"
     slots = ("momentum",)
+    flushes = True
     _parameter_constraints = {"momentum": RATE}
 
     def __init__(self, momentum, nesterov=False):
@@ -234,11 +240,13 @@ class Trace(Transform):
 
     def update(self, updates, params, step, scratch):
         mu, bufs = self.momentum, self.state["momentum"]
+        flush = (step + 1) % FLUSH_EVERY == 0
         for key, u in updates.items():
             buf, tmp = bufs[key], scratch[key]
             buf *= mu
             buf += u
-            flush_denormals_(buf, tmp)                   # bprop._numerics: no stuck denormals
+            if flush:                                    # bprop._numerics: no stuck denormals
+                flush_denormals_(buf, tmp, self._masks[key])
             if self.nesterov:
                 np.multiply(buf, mu, out=tmp)
                 u += tmp
@@ -254,8 +262,8 @@ def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov, tiny):
     """SGD's chain in one pass over a flat parameter ``p``: ``[AddDecayedWeights(wd)], [Trace(mu)], ScaleByLearningRate``.
 
     ``lr`` arrives negated (``−η``) and every scalar cast to ``p``'s dtype; the
-    momentum buffer is flushed to 0 below ``tiny``, the dtype's smallest normal
-    (as :func:`~bprop._numerics.flush_denormals_` in :class:`Trace`).
+    momentum buffer is flushed to 0 below ``tiny``, the dtype's smallest normal,
+    at every update (:class:`Trace`: at every 16th; :mod:`bprop._numerics`).
     """
     zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
@@ -280,8 +288,8 @@ class ScaleByRMS(Transform):
         u_t \leftarrow \frac{u_t}{\sqrt{s_t} + \varepsilon}
 
     ε is added outside the root, as in ``torch.optim.RMSprop``. Entries of
-    ``s`` below the smallest normal number are set to 0
-    (:func:`~bprop._numerics.flush_denormals_`). Hinton,
+    ``s`` below the smallest normal number are set to 0 at every 16th update
+    (:mod:`bprop._numerics`). Hinton,
     *Neural Networks for Machine Learning*, lecture 6e,
     https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf.
 
@@ -295,6 +303,7 @@ class ScaleByRMS(Transform):
 
     name = "rms"
     slots = ("square_avg",)
+    flushes = True
     _parameter_constraints = {"alpha": RATE, "eps": NON_NEGATIVE}
 
     def __init__(self, alpha=0.99, eps=1e-8):
@@ -304,13 +313,15 @@ class ScaleByRMS(Transform):
     def update(self, updates, params, step, scratch):
         alpha, eps, sq_avgs = self.alpha, self.eps, self.state["square_avg"]
         one_minus_alpha = 1 - alpha
+        flush = (step + 1) % FLUSH_EVERY == 0
         for key, u in updates.items():
             s, tmp = sq_avgs[key], scratch[key]
             s *= alpha
             np.multiply(u, one_minus_alpha, out=tmp)
             tmp *= u
             s += tmp
-            flush_denormals_(s, tmp)
+            if flush:
+                flush_denormals_(s, tmp, self._masks[key])
             np.sqrt(s, out=tmp)
             tmp += eps
             u /= tmp
@@ -361,9 +372,9 @@ class ScaleByAdam(Transform):
     :math:`\eta\,\hat M_n / \sqrt{\varepsilon + \hat G_n}`, with ε under the
     root; the two differ only while :math:`\hat v` is of the order of ε.
     Entries of ``m`` and ``v`` below the dtype's smallest normal number are
-    set to 0 after each update (:func:`~bprop._numerics.flush_denormals_`): a
-    weight whose gradient stays 0 would otherwise keep a denormal ``m`` for
-    ever, and slow every later step down.
+    set to 0 at every 16th update (:mod:`bprop._numerics`; the fused loop: at
+    every update): a weight whose gradient stays 0 would otherwise keep a
+    denormal ``m`` for ever, and slow every later step down.
 
     Parameters
     ----------
@@ -375,6 +386,7 @@ class ScaleByAdam(Transform):
 
     name = "adam"
     slots = ("m", "v")
+    flushes = True
 
     def __init__(self, b1=0.9, b2=0.999, eps=1e-8):
         super().__init__()
@@ -392,6 +404,7 @@ class ScaleByAdam(Transform):
         small = abs(w1) < 0.5
         one_minus_b2 = 1 - b2
         ms, vs = self.state["m"], self.state["v"]
+        flush = (step + 1) % FLUSH_EVERY == 0
         for key, u in updates.items():
             m, v, tmp = ms[key], vs[key], scratch[key]
             # m ← lerp(m, u, w1), in torch's two forms
@@ -402,13 +415,15 @@ class ScaleByAdam(Transform):
             else:
                 tmp *= 1 - w1
                 np.subtract(u, tmp, out=m)
-            flush_denormals_(m, tmp)                     # bprop._numerics: no stuck denormals
+            if flush:                                    # bprop._numerics: no stuck denormals
+                flush_denormals_(m, tmp, self._masks[key])
             # v ← β2 v + (1 − β2) u ⊙ u
             v *= b2
             np.multiply(u, one_minus_b2, out=tmp)
             tmp *= u
             v += tmp
-            flush_denormals_(v, tmp)
+            if flush:
+                flush_denormals_(v, tmp, self._masks[key])
             # u ← (m / bc1) / (√v / √bc2 + ε)
             np.sqrt(v, out=tmp)
             tmp /= bias_correction2_sqrt

@@ -253,7 +253,8 @@ def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last
         clip_grad_norm_(net.grads, run.settings.clip_norm, norm=math.sqrt(total))
     if run.settings.clip_value is not None:
         clip_grad_value_(net.grads, run.settings.clip_value)
-    run.state.history.step_lr.append(float(opt.lr) if opt.lr is not None else float("nan"))
+    lr = opt.lr
+    run.state.history.step_lr.append(float("nan") if lr is None else float(lr))
     opt.step(net.params, net.grads)
     return c
 
