@@ -29,7 +29,6 @@ give inf or nan as in NumPy.
 from __future__ import annotations
 
 import functools
-import types
 
 #: The values of ``Sequential(..., backend=...)``.
 BACKENDS = ("numpy", "numba")
@@ -60,37 +59,20 @@ def check_backend(backend) -> str:
     return backend
 
 
-#: ``range`` where a kernel runs as plain Python; inside a kernel compiled with ``compiled(parallel=True)``
-#: the name is bound to ``numba.prange``, so its iterations are shared among numba's threads.
-prange = range
-
-
-def compiled(fn=None, *, parallel: bool = False):
+def compiled(fn):
     """Decorator: ``fn`` stays a plain Python function, compiled with numba on its first call.
 
     The undecorated loop is kept as ``.py_func`` (readable, and runnable
-    without numba for debugging). ``@compiled(parallel=True)``: a loop written
-    ``for i in prange(n)`` (``prange`` from this module) runs its iterations on
-    numba's thread pool (``numba.set_num_threads``; ``fit(..., threads=N)``
-    caps it); for element-wise updates, whose iterations are independent, the
-    numbers are the same as the serial loop's.
+    without numba for debugging).
     """
-    if fn is None:
-        return functools.partial(compiled, parallel=parallel)
     kernel = None
 
     @functools.wraps(fn)
     def call(*args):
         nonlocal kernel
         if kernel is None:
-            import numba
-            target = fn
-            if parallel:       # the same code, with prange meaning numba's parallel range
-                target = types.FunctionType(fn.__code__, {**fn.__globals__, "prange": numba.prange},
-                                            fn.__name__, fn.__defaults__, fn.__closure__)
-                target.__qualname__, target.__module__ = fn.__qualname__, fn.__module__
-            kernel = numba.njit(cache=True, fastmath=False, nogil=True, error_model="numpy",
-                                parallel=parallel)(target)
+            from numba import njit
+            kernel = njit(cache=True, fastmath=False, nogil=True, error_model="numpy")(fn)
         return kernel(*args)
 
     call.py_func = fn
