@@ -9,10 +9,12 @@
 from ._version import __version__
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .diagnostics import GradcheckResult, gradcheck
-from .errors import DivergenceError
+from .errors import DistributedError, DivergenceError
 from .layers import BatchNorm, Dense, Dropout, Layer
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
-from .network import Sequential, load
+from .interop.safetensors import load_state_dict_into
+from .interop.torch import to_torch
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson
+from .network import Sequential, from_torch, load
 from .resume import resume
 from .training import Callback, EarlyStopping, History
 from . import initializers, optim
@@ -20,9 +22,10 @@ from . import initializers, optim
 __all__ = [
     "__version__", "Sequential", "Layer", "Dense", "BatchNorm", "Dropout",
     "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softmax",
-    "MSE", "CrossEntropy", "BinaryCrossEntropy", "Loss",
-    "gradcheck", "GradcheckResult", "DivergenceError", "load", "initializers", "optim",
+    "MSE", "CrossEntropy", "BinaryCrossEntropy", "MAE", "Huber", "Poisson", "Loss",
+    "gradcheck", "GradcheckResult", "DivergenceError", "DistributedError", "load", "initializers", "optim",
     "Callback", "EarlyStopping", "History", "resume",
+    "from_torch", "to_torch", "load_state_dict_into",
 ]
 
 

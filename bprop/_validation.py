@@ -9,9 +9,12 @@ loops call the unchecked internals afterwards.
 from __future__ import annotations
 
 import math
+import sys
 from numbers import Integral, Real
 
 import numpy as np
+
+from ._memmap import PageBudget, is_mapped, row_chunks
 
 DTYPES = ("float32", "float64")
 
@@ -66,28 +69,107 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
     source = arr
     with np.errstate(over="ignore"):  # values beyond dtype's range are reported below, by position
         arr = np.ascontiguousarray(arr, dtype=dtype)
-    # A float64 sum is finite exactly when every entry is (float32 sums cannot overflow in
-    # float64), and it makes no X-sized temporary; only an overflowing sum needs the exact check.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr, dtype=np.float64)
-    if not np.isfinite(total) and not np.isfinite(arr).all():
-        finite = np.isfinite(arr)
-        overflowed = ~finite & np.isfinite(source) if source is not arr else None
-        if overflowed is not None and overflowed.any():
-            at = tuple(int(i) for i in np.argwhere(overflowed)[0])
-            where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
-            raise ValueError(f"{name} has {int(overflowed.sum())} value(s) beyond the {np.dtype(dtype).name} range "
-                             f"(±{np.finfo(dtype).max:.3g}), e.g. {source[at]:g} at {where} (0-based); "
-                             "use dtype float64 (--dtype float64) or rescale the features")
-        bad = int(np.size(arr) - np.count_nonzero(finite))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
-                         "remove or impute them before training")
+    # A memory-mapped array is checked a chunk of rows at a time, its pages released as it goes.
+    pages, chunks = PageBudget(arr), row_chunks(arr)
+    for s in chunks:
+        chunk = arr[s:s + chunks.step]
+        if not all_finite(chunk):
+            pages.release()
+            whole = len(chunk) == len(arr)
+            _raise_not_finite(name, chunk, source[s:s + chunks.step] if source is not arr else chunk, dtype,
+                              "" if whole else f" (rows {s}..{s + len(chunk) - 1} of a memory-mapped {name})", s)
+        pages.add(chunk.nbytes)
+    pages.release()
     return arr
 
 
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every entry of ``a`` is finite.
+
+    A float64 sum is finite exactly when every entry is (float32 sums cannot overflow in
+    float64), and it makes no ``a``-sized temporary; only an overflowing sum needs the exact check.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(a, dtype=np.float64)
+    return bool(np.isfinite(total) or np.isfinite(a).all())
+
+
+def _raise_not_finite(name: str, arr: np.ndarray, source: np.ndarray, dtype, where_rows: str = "",
+                      row0: int = 0) -> None:
+    """The error for an ``arr`` (converted from ``source``) that holds NaN, ±inf or out-of-range values.
+
+    ``arr`` may be a chunk of rows starting at row ``row0``, named by ``where_rows``.
+    """
+    finite = np.isfinite(arr)
+    overflowed = ~finite & np.isfinite(source) if source is not arr else None
+    if overflowed is not None and overflowed.any():
+        at = tuple(int(i) for i in np.argwhere(overflowed)[0])
+        at = (at[0] + row0,) + at[1:]
+        where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
+        raise ValueError(f"{name} has {int(overflowed.sum())} value(s) beyond the {np.dtype(dtype).name} range "
+                         f"(±{np.finfo(dtype).max:.3g}), e.g. {source[(at[0] - row0,) + at[1:]]:g} at {where} "
+                         f"(0-based){where_rows}; "
+                         "use dtype float64 (--dtype float64) or rescale the features")
+    bad = int(np.size(arr) - np.count_nonzero(finite))
+    raise ValueError(f"{name} contains {bad} NaN or infinite value(s){where_rows}; "
+                     "remove or impute them before training")
+
+
+def is_sparse(X) -> bool:
+    """Whether ``X`` is a ``scipy.sparse`` matrix or array.
+
+    scipy is never imported here: a sparse matrix can only exist once a caller
+    has imported ``scipy.sparse``, so until then the answer is ``False``.
+    """
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
+def n_rows(X) -> int:
+    """The number of samples of a dense array or a sparse matrix (``len`` fails on the latter)."""
+    return X.shape[0]
+
+
+def check_sparse_X(X, dtype):
+    """A sparse ``X`` as CSR of ``dtype`` (no copy when it already is one), its stored values checked.
+
+    Any scipy.sparse format is accepted (CSC, COO, ... are converted to CSR,
+    a copy the size of the non-zeros); the matrix is never densified.
+    """
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got a sparse array of shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"X is empty: got 0 samples (shape {X.shape})")
+    if X.dtype.kind == "c" or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"X must hold real numbers, got a sparse matrix of dtype {X.dtype}")
+    X = X.tocsr()
+    if X.dtype != np.dtype(dtype):
+        with np.errstate(over="ignore"):
+            X = X.astype(dtype)
+    if not all_finite(X.data):
+        bad = int(X.data.size - np.count_nonzero(np.isfinite(X.data)))
+        raise ValueError(f"X contains {bad} NaN or infinite value(s) (or values beyond the "
+                         f"{np.dtype(dtype).name} range); remove or impute them before training")
+    return X
+
+
 def check_X(X, n_features: int | None, dtype) -> np.ndarray:
-    """Validate a 2-D input batch ``X (n, n_features)``."""
-    X = check_array(X, name="X", dtype=dtype, ndim=2)
+    """Validate a 2-D input batch ``X (n, n_features)``: a dense array, a memory map or a
+    scipy.sparse matrix (returned as CSR, see :func:`check_sparse_X`).
+
+    A memory-mapped ``X`` (``np.load(..., mmap_mode="r")``) is used where it
+    lies, never copied: it must already have the network's dtype.
+    """
+    if is_sparse(X):
+        X = check_sparse_X(X, dtype)
+    else:
+        if is_mapped(X) and getattr(X, "dtype", None) != np.dtype(dtype):
+            raise ValueError(f"X is a memory-mapped {X.dtype} array but the network computes in "
+                             f"{np.dtype(dtype).name}: converting it would read all of X "
+                             f"({X.nbytes / 2**20:,.1f} MiB) into memory. Save X as {np.dtype(dtype).name} once "
+                             f"(np.save(path, X.astype(np.{np.dtype(dtype).name}))) or build the network with "
+                             f"dtype={X.dtype.name!r} (--dtype {X.dtype.name})")
+        X = check_array(X, name="X", dtype=dtype, ndim=2)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features per sample but the network expects "
                          f"{n_features}")
@@ -95,8 +177,8 @@ def check_X(X, n_features: int | None, dtype) -> np.ndarray:
 
 
 def check_same_length(X: np.ndarray, Y: np.ndarray) -> None:
-    if len(X) != len(Y):
-        raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(Y)}")
+    if n_rows(X) != n_rows(Y):
+        raise ValueError(f"X and y have different numbers of samples: {n_rows(X)} and {n_rows(Y)}")
 
 
 # -- the vocabulary of argument checks ---------------------------------------------------

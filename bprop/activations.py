@@ -60,6 +60,19 @@ class Activation(Layer):
     def _numba(self) -> bool:
         return self.backend == "numba"
 
+    def derivative(self, Z) -> np.ndarray:
+        r""":math:`σ'(Z)`, element-wise, by the layer's own ``backward`` of ones on a copy of the layer.
+
+        ``backward(1)`` after ``forward(Z)`` is :math:`1 \odot σ'(Z)`, so the
+        derivative shown by ``bprop explain`` and the experiments is the one
+        BP1 and BP2 use; this layer's caches and buffers are untouched.
+        """
+        import copy
+        layer = copy.deepcopy(self)
+        Z = np.array(Z, copy=True)
+        layer.forward(Z, True)
+        return np.array(layer.backward(np.ones_like(Z)), copy=True)
+
 
 class Identity(Activation):
     r""":math:`σ(z) = z`, :math:`σ'(z) = 1`."""

@@ -8,3 +8,11 @@ class DivergenceError(FloatingPointError):
     optimiser state from before the failing step. The message names the epoch
     and step and suggests a smaller learning rate.
     """
+
+
+class DistributedError(RuntimeError):
+    """The ranks of a data-parallel run (``fit(..., comm=...)``) no longer agree.
+
+    Raised on every rank when the per-epoch checksum of the parameters differs
+    between ranks, or when the ranks were given different data or settings.
+    """

@@ -19,6 +19,7 @@ name               distribution                                           torch 
 ``he_normal``      N(0, 2/fan_in)                                         ``kaiming_normal_(nonlinearity="relu")``
 ``lecun_normal``   N(0, 1/fan_in)                                         ``kaiming_normal_(nonlinearity="linear")``
 ``orthogonal``     g·Q, Q from the QR decomposition of a Gaussian matrix  ``orthogonal_``
+``torch_default``  U(−1/√fan_in, +1/√fan_in), for W and for b             ``nn.Linear.reset_parameters``
 =================  =====================================================  ==========================
 
 Why the scales: with ``Var(W) = 1/fan_in`` the variance of ``Z = A @ W.T`` equals
@@ -207,9 +208,29 @@ class Orthogonal(Initializer):
         return (self.gain * q).reshape(shape)
 
 
+class TorchDefault(Initializer):
+    r"""``torch.nn.Linear``'s default: :math:`U(-1/\sqrt{\text{fan\_in}}, +1/\sqrt{\text{fan\_in}})`.
+
+    PyTorch draws the weight with ``kaiming_uniform_(W, a=√5)``: gain
+    :math:`g = \sqrt{2/(1 + a^2)} = \sqrt{1/3}`, bound :math:`g\sqrt{3/\text{fan\_in}} =
+    1/\sqrt{\text{fan\_in}}`; and the bias from :math:`U(±1/\sqrt{\text{fan\_in}})`. A Dense
+    layer passes W's fans to its bias initialiser, so ``Dense(n_in, n_out,
+    init="torch_default", bias_init="torch_default")`` starts from the same
+    distribution as ``nn.Linear(n_in, n_out)`` (not the same numbers: the
+    generators differ; copy the weights with :func:`bprop.from_torch` for that).
+    """
+
+    name = "torch_default"
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        fi, _ = _fans(shape, fan_in, fan_out)
+        bound = 1.0 / math.sqrt(fi)
+        return rng.uniform(-bound, bound, size=shape)
+
+
 REGISTRY: dict[str, type[Initializer]] = {
     cls.name: cls for cls in (Zeros, Constant, Uniform, Normal, XavierUniform, XavierNormal,
-                              HeUniform, HeNormal, LecunNormal, Orthogonal)
+                              HeUniform, HeNormal, LecunNormal, Orthogonal, TorchDefault)
 }
 
 

@@ -6,7 +6,14 @@ loss                   :math:`C`                                                
 ``MSE``                :math:`\frac{1}{2n}\sum_x \lVert a − y\rVert^2`                 :math:`(a − y)/n`
 ``CrossEntropy``       :math:`−\frac1n\sum_x\sum_j y_j \ln\mathrm{softmax}(z)_j`         :math:`(\mathrm{softmax}(z) − y)/n`
 ``BinaryCrossEntropy`` :math:`−\frac1n\sum_x\sum_j [y_j\lnσ(z_j) + (1−y_j)\ln(1−σ(z_j))]`  :math:`(σ(z) − y)/n`
+``MAE``                :math:`\frac1n\sum_x \lVert a − y\rVert_1`                     :math:`\mathrm{sign}(a − y)/n`
+``Huber``              :math:`\frac1n\sum_x\sum_j h_δ(a_j − y_j)`                       :math:`\mathrm{clip}(a − y, −δ, δ)/n`
+``Poisson``            :math:`\frac1n\sum_x\sum_j [e^{z_j} − y_j z_j + y_j\ln y_j − y_j]`       :math:`(e^{z} − y)/n`
 =====================  ==============================================================  ====================
+
+``CrossEntropy(label_smoothing=ε)`` replaces ``y`` by ``(1 − ε) y + ε/k`` in both
+columns (PyTorch's semantics). ``Huber``'s :math:`h_δ(r)` is :math:`½r^2` for
+:math:`|r| ≤ δ` and :math:`δ(|r| − ½δ)` beyond.
 
 The logit losses take the network's raw output ``z`` (no final activation
 layer) and return the *fused* output error ``δ_L = ∂C/∂z``: the softmax or
@@ -31,7 +38,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import compiled
-from ._validation import check_array, unknown_name
+from numbers import Real
+
+from ._validation import Interval, check_array, check_params, unknown_name
 from .activations import sigmoid, softmax
 
 
@@ -108,11 +117,22 @@ class Loss:
         """Map raw network output to probabilities (logit losses) or leave it as is."""
         return out
 
+    #: Constructor arguments and their defaults (what :meth:`get_config` and :attr:`spec` carry).
+    _defaults: dict = {}
+
     def get_config(self) -> dict:
-        return {"type": type(self).__name__}
+        return {"type": type(self).__name__, **{k: getattr(self, k) for k in self._defaults}}
+
+    @property
+    def spec(self) -> str:
+        """The loss as :func:`get` reads it: the name, then ``:key=value,...`` for arguments off their
+        default (``"huber:delta=0.5"``, ``"cross_entropy:label_smoothing=0.1"``)."""
+        args = ",".join(f"{k}={getattr(self, k)!r}" for k, v in self._defaults.items() if getattr(self, k) != v)
+        return f"{self.name}:{args}" if args else self.name
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._defaults)
+        return f"{type(self).__name__}({args})"
 
 
 class MSE(Loss):
@@ -160,12 +180,27 @@ class CrossEntropy(Loss):
     :math:`\ln\mathrm{softmax}(z)_j = z_j − \max z − \ln\sum_k e^{z_k − \max z}` (no overflow).
     The fused output error is :math:`δ_L = (\mathrm{softmax}(z) − y)/n`, valid
     when the rows of ``y`` sum to 1.
+
+    Parameters
+    ----------
+    label_smoothing : float in [0, 1], default 0.0
+        ``ε``: the targets become :math:`y' = (1 − ε)\,y + ε/k` (``k`` classes),
+        as ``torch.nn.CrossEntropyLoss(label_smoothing=ε)``; then
+        :math:`C = −\frac1n\sum_x\sum_j y'_j \ln\mathrm{softmax}(z)_j` and
+        :math:`δ_L = (\mathrm{softmax}(z) − y')/n`. Computed without forming ``y'``:
+        :math:`C = (1−ε)\,C_y + \frac{ε}{k}\,(−\frac1n\sum_x\sum_j \ln\mathrm{softmax}(z)_j)`.
     """
 
     name = "cross_entropy"
     task = "classification"
     takes_logits = True
     label = "cross-entropy C"
+    _defaults = {"label_smoothing": 0.0}
+
+    def __init__(self, label_smoothing: float = 0.0):
+        (self.label_smoothing,) = check_params({"label_smoothing": label_smoothing},
+                                               {"label_smoothing": Interval(Real, 0, 1)}).values()
+        self.label_smoothing = float(self.label_smoothing)
 
     def prepare_targets(self, y, n_outputs, dtype):
         y_arr = np.asarray(y)
@@ -192,17 +227,29 @@ class CrossEntropy(Loss):
         return out
 
     def per_sample(self, out, Y):
-        return -np.sum(Y * self._log_softmax(out), axis=1)
+        logp = self._log_softmax(out)
+        eps = self.label_smoothing
+        per = -np.sum(Y * logp, axis=1)
+        if eps:                                                      # −Σ_j y'_j ln p_j
+            per = (1 - eps) * per - (eps / out.shape[1]) * np.sum(logp, axis=1)
+        return per
 
     def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
         G = _grad_array(grad, out)
-        if backend == "numba" and weights is None and Y.dtype == out.dtype:
+        eps = self.label_smoothing
+        if backend == "numba" and weights is None and Y.dtype == out.dtype and not eps:
             return _softmax_cross_entropy_loop(out, Y, G), G
         logp = self._log_softmax(out, out=G)
-        yl = Y * logp
-        total = -np.sum(yl, axis=1) if weights is not None else -np.sum(yl, dtype=np.float64)
+        per = -np.sum(Y * logp, axis=1)
+        if eps:                                                      # y' = (1 − ε) y + ε/k
+            per = (1 - eps) * per - (eps / out.shape[1]) * np.sum(logp, axis=1)
+        total = per if weights is not None else np.sum(per, dtype=np.float64)
         np.exp(logp, out=G)                                          # softmax(z)
-        G -= Y                                                       # δ_L = (softmax(z) − y) / n
+        if eps:
+            G -= (1 - eps) * Y
+            G -= G.dtype.type(eps / out.shape[1])                   # δ_L = (softmax(z) − y') / n
+        else:
+            G -= Y                                                   # δ_L = (softmax(z) − y) / n
         return _scaled_mean(G, total, weights, len(out)), G
 
     def output_to_prediction(self, out):
@@ -284,23 +331,172 @@ def _sigmoid_binary_cross_entropy_loop(Z, Y, G):
     return acc / n
 
 
+class MAE(Loss):
+    r"""Mean absolute error (L1): :math:`C = \frac1n\sum_x \lVert a − y\rVert_1 = \frac1n\sum_x\sum_j |a_j − y_j|`.
+
+    :math:`∇_a C = \mathrm{sign}(a − y)/n`, with :math:`\mathrm{sign}(0) = 0` (the
+    subgradient PyTorch's ``L1Loss`` uses). PyTorch's ``L1Loss()`` divides by
+    every element (``n k``); bprop's losses sum over outputs, so ``MAE`` equals
+    ``L1Loss(reduction="sum") / n`` (the same for one output).
+    """
+
+    name = "mae"
+    task = "regression"
+    label = "mean absolute error C = 1/n Σ‖a − y‖₁"
+
+    def per_sample(self, out, Y):
+        return np.sum(np.abs(out - Y), axis=1)
+
+    def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
+        G = _grad_array(grad, out)
+        np.subtract(out, Y, out=G)                                   # r = a − y
+        per = np.sum(np.abs(G), axis=1)
+        total = per if weights is not None else np.sum(per, dtype=np.float64)
+        np.sign(G, out=G)                                            # ∇_a C = sign(r) / n
+        return _scaled_mean(G, total, weights, len(out)), G
+
+
+class Huber(Loss):
+    r"""Huber loss :math:`C = \frac1n\sum_x\sum_j h_δ(a_j − y_j)` (``torch.nn.HuberLoss(delta=δ)``).
+
+    .. math::
+        h_δ(r) = \begin{cases} ½ r^2 & |r| ≤ δ \\ δ(|r| − ½δ) & |r| > δ \end{cases},
+        \qquad ∇_a C = \mathrm{clip}(r, −δ, δ)/n
+
+    Quadratic (like ``MSE``) near the target, linear (like ``MAE``, times δ)
+    far from it, so outliers pull with a force of at most δ. As with ``MAE``,
+    bprop sums over outputs: ``Huber`` equals ``HuberLoss(reduction="sum") / n``.
+
+    Parameters
+    ----------
+    delta : float > 0, default 1.0
+    """
+
+    name = "huber"
+    task = "regression"
+    label = "Huber loss C = 1/n Σ h_δ(a − y)"
+    _defaults = {"delta": 1.0}
+
+    def __init__(self, delta: float = 1.0):
+        (delta,) = check_params({"delta": delta}, {"delta": Interval(Real, 0, None, closed="neither")}).values()
+        self.delta = float(delta)
+
+    def _per_sample_of(self, r):
+        a = np.abs(r)
+        d = r.dtype.type(self.delta)
+        return np.sum(np.where(a <= d, 0.5 * r * r, d * (a - 0.5 * d)), axis=1)
+
+    def per_sample(self, out, Y):
+        return self._per_sample_of(out - Y)
+
+    def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
+        G = _grad_array(grad, out)
+        np.subtract(out, Y, out=G)                                   # r = a − y
+        per = self._per_sample_of(G)
+        total = per if weights is not None else np.sum(per, dtype=np.float64)
+        d = G.dtype.type(self.delta)
+        np.clip(G, -d, d, out=G)                                     # ∇_a C = clip(r, −δ, δ) / n
+        return _scaled_mean(G, total, weights, len(out)), G
+
+
+class Poisson(Loss):
+    r"""Half the Poisson deviance with a log link, on the log-rate :math:`z = \ln λ` (the raw output).
+
+    .. math:: C = \frac1n\sum_x\sum_j \left[e^{z_j} − y_j z_j + y_j\ln y_j − y_j\right],
+              \qquad δ_L = ∂C/∂z = (e^{z} − y)/n
+
+    (:math:`0 \ln 0 = 0`). The prediction is the rate :math:`λ = e^{z}`
+    (:meth:`output_to_prediction`), so the network ends in a ``Dense`` layer,
+    as for the logit losses: the exponential lives in the loss and δ_L is
+    fused. This is scikit-learn's ``MLPRegressor(loss="poisson")``, and the
+    batch mean of PyTorch's ``PoissonNLLLoss(log_input=True)`` per sample,
+    :math:`e^{z} − y z`, plus the constant :math:`y\ln y − y`, which makes
+    ``C = 0`` for a perfect fit and does not change δ. Targets are counts or
+    rates ``y ≥ 0``.
+    """
+
+    name = "poisson"
+    task = "regression"
+    takes_logits = True
+    label = "half Poisson deviance C (log link)"
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        Y = super().prepare_targets(y, n_outputs, dtype)
+        if np.any(Y < 0):
+            raise ValueError(f"y must be non-negative for the Poisson loss (counts or rates), "
+                             f"got a minimum of {Y.min()}")
+        return Y
+
+    @staticmethod
+    def _y_log_y_minus_y(Y):
+        r""":math:`y\ln y − y`, with :math:`0\ln 0 = 0`."""
+        return np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0) - Y
+
+    def per_sample(self, out, Y):
+        return np.sum(np.exp(out) - Y * out + self._y_log_y_minus_y(Y), axis=1)
+
+    def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
+        G = _grad_array(grad, out)
+        per = self.per_sample(out, Y)
+        total = per if weights is not None else np.sum(per, dtype=np.float64)
+        np.exp(out, out=G)                                           # λ = e^z
+        G -= Y                                                       # δ_L = (e^z − y) / n
+        return _scaled_mean(G, total, weights, len(out)), G
+
+    def output_to_prediction(self, out):
+        return np.exp(out)
+
+
 LOSSES: dict[str, type[Loss]] = {
     "mse": MSE, "quadratic": MSE, "cross_entropy": CrossEntropy, "crossentropy": CrossEntropy,
     "ce": CrossEntropy, "binary_cross_entropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
+    "mae": MAE, "l1": MAE, "huber": Huber,
 }
-_BY_CLASS = {cls.__name__: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
+LOSSES["poisson"] = Poisson
+_BY_CLASS = {cls.__name__: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy, MAE, Huber, Poisson)}
+
+
+def _parse_args(spec: str, text: str) -> dict:
+    """``"delta=0.5,..."`` → ``{"delta": 0.5}`` (numbers only)."""
+    args = {}
+    for item in text.split(","):
+        key, eq, value = item.partition("=")
+        try:
+            if not eq:
+                raise ValueError
+            args[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"loss {spec!r}: expected name:key=number,... such as 'huber:delta=0.5', "
+                             f"got {item.strip()!r}") from None
+    return args
 
 
 def get(spec) -> Loss:
-    """Return a loss from a name (``"mse"``, ``"cross_entropy"``, ``"bce"``...), a class name or an instance."""
+    """Return a loss from a name, a spec with arguments, a class name, a config dict or an instance.
+
+    >>> get("bce")
+    BinaryCrossEntropy()
+    >>> get("huber:delta=0.5")
+    Huber(delta=0.5)
+    >>> get({"type": "CrossEntropy", "label_smoothing": 0.1})
+    CrossEntropy(label_smoothing=0.1)
+    """
     if isinstance(spec, Loss):
         return spec
+    args = {}
     if isinstance(spec, dict):
+        args = {k: v for k, v in spec.items() if k != "type"}
         spec = spec.get("type")
     if isinstance(spec, str):
-        if spec in _BY_CLASS:
-            return _BY_CLASS[spec]()
-        key = spec.lower().replace("-", "_")
-        if key in LOSSES:
-            return LOSSES[key]()
+        name, colon, rest = spec.partition(":")
+        if colon:
+            args = {**args, **_parse_args(spec, rest)}
+        cls = _BY_CLASS.get(name) or LOSSES.get(name.strip().lower().replace("-", "_"))
+        if cls is not None:
+            unknown = sorted(set(args) - set(cls._defaults))
+            if unknown:
+                valid = ", ".join(cls._defaults) or "none"
+                raise ValueError(f"loss {spec!r}: {cls.__name__} has no argument {unknown[0]!r} "
+                                 f"(its arguments: {valid})")
+            return cls(**args)
     raise unknown_name("loss", spec, LOSSES)

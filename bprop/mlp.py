@@ -49,7 +49,7 @@ def _per_hidden_layer(name: str, value, n_hidden: int) -> list:
 
 def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu", output_activation=None,
               init=None, output_init=None, bias: bool = True, bias_init=0.0, batchnorm: bool = False,
-              dropout=0.0, seed=None, dtype="float32", backend="numpy") -> Sequential:
+              dropout=0.0, seed=None, dtype="float32", backend="numpy", sync_batchnorm: bool = False) -> Sequential:
     r"""A fully-connected network ``n_in → hidden[0] → … → hidden[-1] → n_out``.
 
     Layout: for each hidden width ``h``, ``Dense → [BatchNorm] → σ → [Dropout]``;
@@ -82,13 +82,17 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
         ``False``: no Dense layer has a bias (e.g. the worked examples of the tutorials).
     bias_init : float or str, default 0.0
         Initial bias of every Dense layer that has one (e.g. 0.01 for ReLU layers).
-    batchnorm : bool, default False
-        A ``BatchNorm`` after every hidden Dense layer. Such a Dense layer has
+    batchnorm : bool or sequence of bool, default False
+        A ``BatchNorm`` after every hidden Dense layer, or one flag per hidden
+        layer. Such a Dense layer has
         **no bias**: BatchNorm subtracts the batch mean,
         :math:`\hat z = (z - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}`, so a bias
         :math:`b` cancels in :math:`z - \mu_B` and gets the gradient
         :math:`\sum_\text{rows}\delta = 0`; BatchNorm's :math:`\beta` is the
         shift that remains. The output layer keeps its bias.
+    sync_batchnorm : bool, default False
+        Those BatchNorm layers are ``BatchNorm(h, sync=True)``: in a
+        data-parallel run their statistics are the global batch's.
     dropout : float or sequence of float, default 0.0
         Drop probability after every hidden activation, or one per hidden
         layer; 0 adds no ``Dropout`` layer.
@@ -111,16 +115,17 @@ def build_mlp(n_in: int, hidden: Sequence[int], n_out: int, *, activation="relu"
     hidden = [int(h) for h in hidden]
     acts = _per_hidden_layer("activation", activation, len(hidden))
     drops = _per_hidden_layer("dropout", dropout, len(hidden))
+    norms = _per_hidden_layer("batchnorm", batchnorm, len(hidden))
     auto = init is None or init == "auto"
 
     def init_before(act):
         return default_init(act) if auto else init
 
     layers, n = [], n_in
-    for h, act, p in zip(hidden, acts, drops):
-        layers.append(Dense(n, h, init=init_before(act), bias=bias and not batchnorm, bias_init=bias_init))
-        if batchnorm:
-            layers.append(BatchNorm(h))
+    for h, act, p, norm in zip(hidden, acts, drops, norms):
+        layers.append(Dense(n, h, init=init_before(act), bias=bias and not norm, bias_init=bias_init))
+        if norm:
+            layers.append(BatchNorm(h, sync=sync_batchnorm))
         layers.append(activations.get(act))
         if p > 0:
             layers.append(Dropout(p))

@@ -56,20 +56,12 @@ def layer_from_config(spec: dict, i: int) -> _layers.Layer:
 def expected_arrays(layers: list) -> dict[str, tuple]:
     """``{"param/<i>.<name>" or "buffer/<i>.<name>": shape}``: what building ``layers`` allocates.
 
-    The file format's side of each layer's ``build``: a Dense layer has ``W (n_out,
-    n_in)`` and, with bias, ``b (n_out,)``; BatchNorm ``gamma``, ``beta`` and the
-    buffers ``running_mean``, ``running_var``, all ``(n,)``; the other layers none.
+    Each layer's own :meth:`~bprop.layers.Layer.array_shapes`, the shapes its
+    ``build`` allocates (a Dense layer ``W (n_out, n_in)`` and, with bias, ``b``;
+    BatchNorm ``gamma``, ``beta``, ``running_mean``, ``running_var``).
     """
-    out = {}
-    for i, layer in enumerate(layers):
-        if isinstance(layer, _layers.Dense):
-            out[f"param/{i}.W"] = (layer.n_out, layer.n_in)
-            if layer.bias:
-                out[f"param/{i}.b"] = (layer.n_out,)
-        elif isinstance(layer, _layers.BatchNorm):
-            for prefix, names in (("param", ("gamma", "beta")), ("buffer", ("running_mean", "running_var"))):
-                out.update({f"{prefix}/{i}.{name}": (layer.n_out,) for name in names})
-    return out
+    return {f"{kind}/{i}.{name}": shape for i, layer in enumerate(layers)
+            for kind, shapes in layer.array_shapes().items() for name, shape in shapes.items()}
 
 
 def _strings(value, path: str, field: str, lengths: tuple, what: str) -> None:

@@ -35,6 +35,7 @@ array([0, 0, 0])
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 import os
 import warnings
@@ -53,10 +54,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import activations as _activations
 from . import initializers as _initializers
 from . import optim as _optim
-from ._validation import Interval, Items, Options, check_dtype, check_params
+from ._validation import InstanceOf, Interval, Items, Options, check_dtype, check_params, unknown_name
 from ._version import __version__
+from .errors import DivergenceError
 from .io import FLOATS, MODEL_FORMAT, read_npz, write_npz_atomic
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, get as _get_loss
+from .layers import Dense
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poisson, get as _get_loss
 from .mlp import build_mlp
 from .model_file import MODEL_MEMBERS, check_model
 from .network import Sequential
@@ -102,6 +105,19 @@ def _activation_name(name: str) -> str:
     key = ACTIVATION_ALIASES.get(key, key)
     _activations.get(key)   # raises, listing the valid names, for an unknown one
     return key
+
+
+class _Communicator(InstanceOf):
+    """An mpi4py communicator (anything with ``Allreduce`` and ``Get_rank``), without importing mpi4py."""
+
+    def __init__(self):
+        super().__init__(object)
+
+    def accepts_type(self, value):
+        return hasattr(value, "Allreduce") and hasattr(value, "Get_rank")
+
+    def describe(self):
+        return "an mpi4py communicator such as MPI.COMM_WORLD"
 
 
 def _seed_from(random_state) -> int | None:
@@ -154,14 +170,72 @@ def _from_json(value):
 
 
 class _ValidationScore(Callback):
-    """fit callback: the estimator's ``score`` on the held-out set after every epoch."""
+    """fit callback: the estimator's ``score`` on the held-out set after every epoch.
+
+    It also keeps what a fit that diverges needs to end as scikit-learn's MLP
+    does: the epoch under way, the records so far, and the parameters of the
+    best-scoring epoch.
+    """
 
     def __init__(self, score, X_val, Y_val):
         self.score, self.X_val, self.Y_val = score, X_val, Y_val
         self.scores: list[float] = []
+        self.records: list[dict] = []
+        self.epoch = 0
+        self.best_score = -math.inf
+        self.best_state = None
+
+    def on_epoch_begin(self, net, epoch):
+        self.epoch = epoch
 
     def on_epoch_end(self, net, record):
-        self.scores.append(self.score(net._forward(self.X_val, False), self.Y_val))
+        score = float(self.score(net._forward(self.X_val, False), self.Y_val))
+        if score > self.best_score:        # False for NaN
+            self.best_score, self.best_state = score, net.state_dict()
+        self.scores.append(score)
+        self.records.append(record)
+
+
+class _NoImprovementStop(Callback):
+    """fit callback: scikit-learn's convergence test on the training loss.
+
+    An epoch does not improve when its loss is above the best so far minus
+    ``tol`` (the best follows every decrease); training stops after more than
+    ``n_iter_no_change`` such epochs in a row, as ``MLP._update_no_improvement_count``.
+    """
+
+    def __init__(self, tol: float, n_iter_no_change: int):
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
+        self.best = math.inf
+        self.count = 0
+
+    def on_epoch_end(self, net, record):
+        loss = record["loss"]
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        return self.count > self.n_iter_no_change
+
+
+class _StopWhenRateExhausted(Callback):
+    """fit callback for ``schedule="adaptive"``: stop once the rate can fall no further (MLP's rule)."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def on_epoch_end(self, net, record):
+        return bool(getattr(self.optimizer.schedule, "exhausted", False))
+
+
+def _glorot_uniform(activations: list[str]) -> _initializers.Initializer:
+    r"""scikit-learn's MLP initialisation of the weights, as a bprop initialiser.
+
+    ``MLP._init_coef`` draws :math:`W \sim U(-r, r)` with
+    :math:`r = \sqrt{f/(n_\text{in} + n_\text{out})}`, ``f = 6`` (Glorot and
+    Bengio's uniform rule), or ``f = 2`` when the hidden activation is the
+    logistic sigmoid: ``xavier_uniform`` with gain 1, or gain :math:`1/\sqrt 3`.
+    """
+    logistic = bool(activations) and all(a == "sigmoid" for a in activations)
+    return _initializers.XavierUniform(gain=math.sqrt(1.0 / 3.0) if logistic else 1.0)
 
 
 # ---------------------------------------------------------------------------------------- base
@@ -186,7 +260,9 @@ class _BPEstimator(BaseEstimator):
         "nesterov": _BOOL,
         "betas": Items(Interval(Real, 0, 1, closed="left")),
         "weight_decay": Interval(Real, 0, None, closed="left"),
+        "alpha": Interval(Real, 0, None, closed="left"),
         "schedule": [None, str, dict, _optim.Schedule],
+        "power_t": Interval(Real, 0, None, closed="left"),
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(("auto",), type=str)],
         "max_epochs": Interval(Integral, 1, None, closed="left"),
         "shuffle": _BOOL,
@@ -196,39 +272,77 @@ class _BPEstimator(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "loss": str,
-        "dtype": [str, type, np.dtype],          # then check_dtype: float32 or float64
+        "dtype": [str, type, np.dtype],          # then "auto", or check_dtype: float32 or float64
         "random_state": [None, Interval(Integral, 0, None, closed="left"), np.random.RandomState,
                          np.random.Generator],
         "verbose": [Interval(Integral, 0, None, closed="left"), bool],
         "warm_start": _BOOL,
         "backend": Options(("numpy", "numba"), type=str),
+        "comm": [None, _Communicator()],
         "threads": [None, Interval(Integral, 1, None, closed="left")],
     }
+
+    def _seed(self) -> int:
+        """The seed of the network and the validation split; rank 0's on every rank of ``comm``."""
+        seed = _seed_from(self.random_state)
+        return seed if self.comm is None else self.comm.bcast(seed, root=0)
 
     def _validate_params(self):
         """Check every parameter against :attr:`_parameter_constraints` (wrong type: TypeError,
         out of range or not an option: ValueError) and the dtype by name."""
         check_params(self.get_params(deep=False), self._parameter_constraints)
-        check_dtype(self.dtype)
+        if not (isinstance(self.dtype, str) and self.dtype == "auto"):
+            check_dtype(self.dtype)
+
+    def _input_dtype(self, continuing: bool):
+        """What ``validate_data`` converts X to: the network's dtype when continuing; for
+        ``dtype="auto"`` float32 stays float32 and anything else becomes float64 (MLP's rule)."""
+        if continuing:
+            return self.net_.dtype
+        if isinstance(self.dtype, str) and self.dtype == "auto":
+            return (np.float64, np.float32)
+        return check_dtype(self.dtype)
 
     # ------------------------------------------------------------------ building blocks
-    def _build_net(self, n_in: int, n_out: int, seed: int) -> Sequential:
+    def _build_net(self, n_in: int, n_out: int, seed: int, dtype) -> Sequential:
         sizes = _hidden_sizes(self.hidden_layer_sizes)
         acts = [_activation_name(a) for a in _per_layer("activation", self.activation, len(sizes))]
         drops = _per_layer("dropout", self.dropout, len(sizes))
-        if self.init != "auto":
+        if self.init == "auto":
+            init = _glorot_uniform(acts)
+        else:
+            init = self.init
             _initializers.get(self.init)   # unknown name: error listing the valid ones
-        return build_mlp(n_in, sizes, n_out, activation=acts, init=self.init, bias_init=self.bias_init,
+        bias_init = self.bias_init
+        if isinstance(bias_init, str) and bias_init == "auto":
+            # MLP draws each bias from the same U(-r, r) as its layer's weights (the
+            # initialiser receives W's fans); with another init, the biases start at 0
+            bias_init = init if self.init == "auto" else 0.0
+        return build_mlp(n_in, sizes, n_out, activation=acts, init=init, bias_init=bias_init,
                          batchnorm=bool(self.batchnorm), dropout=[float(p) for p in drops], seed=seed,
-                         dtype=self.dtype, backend=self.backend)
+                         dtype=dtype, backend=self.backend)
 
-    def _make_optimizer(self, steps_per_epoch: int):
+    def _schedule_spec(self, n_samples: int):
+        """``schedule`` with the arguments the estimator supplies to MLP's two rules filled in:
+        ``"invscaling"`` gets ``power_t`` and the epoch's rows, ``"adaptive"`` ``tol`` and ``patience``."""
+        spec = copy.deepcopy(self.schedule)       # a fresh copy per fit: schedules may hold state
+        name = spec if isinstance(spec, str) else spec.get("name") if isinstance(spec, dict) else None
+        key = name.lower().replace("-", "_") if isinstance(name, str) else None
+        if key == "invscaling":
+            spec = {"power_t": self.power_t, "samples_per_epoch": n_samples,
+                    **(spec if isinstance(spec, dict) else {}), "name": key}
+        elif key == "adaptive":
+            spec = {"tol": self.tol or 0.0, "n_iter_no_change": self.patience,
+                    **(spec if isinstance(spec, dict) else {}), "name": key}
+        return spec
+
+    def _make_optimizer(self, steps_per_epoch: int, n_samples: int):
         """``optimizer`` with its ``schedule``, made by :func:`bprop.optim.get` and
         :func:`bprop.optim.schedules.get` (the run: ``max_epochs`` epochs of ``steps_per_epoch``)."""
         lr = self.learning_rate
-        if self.schedule is not None:      # a fresh copy per fit: schedules may hold state
-            lr = _optim.schedules.get(copy.deepcopy(self.schedule), lr=lr, total_steps=self.max_epochs * steps_per_epoch,
-                                      steps_per_epoch=steps_per_epoch)
+        if self.schedule is not None:
+            lr = _optim.schedules.get(self._schedule_spec(n_samples), lr=lr,
+                                      total_steps=self.max_epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch)
         options = {"lr": lr, "weight_decay": self.weight_decay, "fused": self.backend == "numba"}
         cls = _optim.NAMES.get(self.optimizer.lower().replace("-", "_"), (None,))[0]
         if cls is not None and issubclass(cls, _optim.SGD):
@@ -248,11 +362,16 @@ class _BPEstimator(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, *, partial: bool, classes=None, callbacks=()):
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
         self._validate_params()
-        dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
-        X, y = _validate_data(self, X, y, reset=not continuing, dtype=dtype, multi_output=True,
+        if partial and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True (it trains one epoch on "
+                             "the batch given, with no validation set); set early_stopping=False")
+        X, y = _validate_data(self, X, y, reset=not continuing, dtype=self._input_dtype(continuing),
+                              accept_sparse="csr", multi_output=True,
                               y_numeric=not isinstance(self, ClassifierMixin))
-        Y, state = self._encode_targets(y, continuing=continuing, partial=partial, classes=classes)
+        dtype = X.dtype
+        Y, state = self._encode_targets(y, continuing=continuing, partial=partial, classes=classes, dtype=dtype)
         weights = self._sample_weights(X, y, state, sample_weight, partial)
+        alpha = float(self.alpha)
         if weights is not None:
             # A weight of 0 equals leaving the sample out, so leave it out (it would still
             # fill a place in a mini-batch and in BatchNorm's statistics).
@@ -260,14 +379,17 @@ class _BPEstimator(BaseEstimator):
             if not keep.all():
                 X, Y, y, weights = X[keep], Y[keep], y[keep], weights[keep]
             if np.all(weights == weights[0]):
-                weights = None      # the loss is a weighted *mean*: equal weights change nothing
+                # The loss is a weighted *mean*: equal weights c change nothing in it, but the
+                # alpha penalty is divided by the batch's weight sum c·n_b, i.e. alpha/c per row.
+                alpha /= float(weights[0])
+                weights = None
         if not partial:
             self._check_enough_classes(Y, state)
 
         seed = None
         X_val = Y_val = None
         if self.early_stopping and not partial:
-            seed = _seed_from(self.random_state)
+            seed = self._seed()
             stratify = self._stratify_labels(Y, state)
             parts = [X, Y] + ([] if weights is None else [weights])
             try:
@@ -277,56 +399,96 @@ class _BPEstimator(BaseEstimator):
                 split = train_test_split(*parts, test_size=self.validation_fraction, random_state=seed)
             X, X_val, Y, Y_val = split[:4]
             weights = split[5] if weights is not None else None
-        batch_size = self._batch_size(len(X))
-        steps_per_epoch = -(-len(X) // batch_size)
+            if X_val.shape[0] < 2:
+                raise ValueError(f"The validation set is too small: validation_fraction="
+                                 f"{self.validation_fraction} of {X.shape[0] + X_val.shape[0]} samples "
+                                 f"holds {X_val.shape[0]}, and a score needs at least 2. Increase "
+                                 "'validation_fraction' or the size of your dataset, or set early_stopping=False.")
+        n_train = X.shape[0]
+        batch_size = self._batch_size(n_train)
+        steps_per_epoch = -(-n_train // batch_size)
         if continuing:
             net, opt = self.net_, self.optimizer_
         else:
-            seed = _seed_from(self.random_state) if seed is None else seed
-            net = self._build_net(X.shape[1], state["n_outputs_"], seed)
-            opt = self._make_optimizer(steps_per_epoch)
+            seed = self._seed() if seed is None else seed
+            net = self._build_net(X.shape[1], state["n_outputs_"], seed, dtype)
+            opt = self._make_optimizer(steps_per_epoch, n_train)
+        loss = state.get("loss_function_", getattr(self, "loss_function_", None))
 
         cbs = list(callbacks or ())
         scorer = None
         if X_val is not None:
             mode = state.get("_label_mode", getattr(self, "_label_mode", None))
-            scorer = _ValidationScore(lambda out, Yv: self._score_output(out, Yv, mode), X_val, Y_val)
+            scorer = _ValidationScore(lambda out, Yv: self._score_output(out, Yv, mode, loss), X_val, Y_val)
             cbs.append(scorer)
+        adaptive = isinstance(opt.schedule, _optim.Adaptive)
         if partial:
             stopper = None
         elif self.early_stopping:
             stopper = EarlyStopping(patience=self.patience, min_delta=self.tol or 0.0,
                                     monitor="val_loss", restore_best=True)
-        elif self.tol is not None:
-            # scikit-learn's convergence test: the training loss stalls for `patience` epochs.
-            stopper = EarlyStopping(patience=self.patience, min_delta=self.tol, monitor="loss",
-                                    restore_best=False)
+        elif adaptive:
+            # MLP's adaptive rate: a stall divides the rate by 5 (the schedule) and training
+            # stops once the rate is at 1e-6, not at the first stall.
+            stopper = None
+            cbs.append(_StopWhenRateExhausted(opt))
         else:
             stopper = None
-        history = net.fit(X, Y, loss=state.get("loss_function_", getattr(self, "loss_function_", None)), optimizer=opt,
-                          epochs=1 if partial else self.max_epochs, batch_size=batch_size,
-                          shuffle=self.shuffle, validation_data=None if X_val is None else (X_val, Y_val),
-                          early_stopping=stopper, clip_norm=self.clip_norm, callbacks=cbs,
-                          verbose=self.verbose, sample_weight=weights, threads=self.threads)
+        no_improvement = None
+        if not partial and not self.early_stopping and not adaptive and self.tol is not None:
+            # scikit-learn's convergence test: the training loss stalls for more than `patience` epochs
+            no_improvement = _NoImprovementStop(self.tol, self.patience)
+            cbs.append(no_improvement)
+        diverged = None
+        try:
+            history = net.fit(X, Y, loss=loss, optimizer=opt, epochs=1 if partial else self.max_epochs,
+                              batch_size=batch_size, shuffle=self.shuffle,
+                              validation_data=None if X_val is None else (X_val, Y_val),
+                              early_stopping=stopper, clip_norm=self.clip_norm, callbacks=cbs,
+                              verbose=self.verbose, sample_weight=weights, alpha=alpha, comm=self.comm,
+                              threads=self.threads)
+        except DivergenceError as exc:
+            if scorer is None:
+                raise      # without early stopping there is no validated state to go back to
+            # MLP's behaviour under early stopping: the diverged epoch scores NaN, the best
+            # epoch's weights come back, and the estimator is fitted (a grid search scores it).
+            diverged = scorer.epoch
+            if scorer.best_state is not None:
+                net.load_state_dict(scorer.best_state)
+            history = History(records=scorer.records, stop_reason=f"diverged at epoch {diverged}: {exc}")
+            scorer.scores.append(float("nan"))
+            warnings.warn(f"{type(self).__name__}: the loss diverged at epoch {diverged} (a non-finite loss "
+                          f"or parameter); the weights of the best validation epoch were restored. "
+                          f"Try a smaller learning_rate (now {self.learning_rate}).", ConvergenceWarning)
 
         # Everything is set only now, so a failed fit leaves a fitted estimator as it was.
         for k, v in state.items():
             setattr(self, k, v)
         self.net_, self.optimizer_, self.history_ = net, opt, history
-        losses = [r["loss"] for r in history.records]
+        losses = [r["loss"] for r in history.records] + ([float("nan")] if diverged else [])
         self.loss_curve_ = (list(self.loss_curve_) if continuing else []) + losses
         if scorer is not None:
             old = list(self.validation_scores_ or []) if continuing else []
             self.validation_scores_ = old + scorer.scores
-            self.best_validation_score_ = float(max(self.validation_scores_))
+            self.best_validation_score_ = float(np.nanmax(self.validation_scores_)) \
+                if np.isfinite(self.validation_scores_).any() else float("nan")
         elif not continuing:
             self.validation_scores_ = None
             self.best_validation_score_ = None
         self.loss_ = float(self.loss_curve_[-1])
-        self.best_loss_ = float(min(self.loss_curve_))
-        self.n_iter_ = (self.n_iter_ if continuing else 0) + len(history.records)
-        self.t_ = (self.t_ if continuing else 0) + len(X) * len(history.records)
-        if not partial and stopper is not None and history.stop_reason == "completed":
+        finite = [c for c in self.loss_curve_ if np.isfinite(c)]
+        # as MLP: with early stopping the validation score is what is tracked, not the loss
+        self.best_loss_ = None if scorer is not None else float(min(finite)) if finite else float("nan")
+        self.n_iter_ = len(losses)           # epochs of this call, as MLP's n_iter_
+        self.n_iter_total_ = (getattr(self, "n_iter_total_", 0) if continuing else 0) + len(losses)
+        self.t_ = (self.t_ if continuing else 0) + n_train * len(losses)
+        if no_improvement is not None:
+            self._no_improvement_count = no_improvement.count
+            if no_improvement.count > self.patience:
+                history.stop_reason = (f"the training loss did not improve by more than tol={self.tol} for "
+                                       f"{no_improvement.count} consecutive epochs")
+        stopping = stopper is not None or adaptive or no_improvement is not None
+        if not partial and stopping and history.stop_reason == "completed":
             warnings.warn(f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the "
                           "optimisation has not converged yet (raise max_epochs, or set tol=None "
                           "to train for exactly max_epochs epochs).", ConvergenceWarning)
@@ -342,6 +504,25 @@ class _BPEstimator(BaseEstimator):
 
     def _stratify_labels(self, Y, state):
         return None
+
+    # ------------------------------------------------------------------ MLP's attributes
+    @property
+    def coefs_(self) -> list:
+        """MLP's ``coefs_``: each Dense layer's weights as ``(n_in, n_out)``, i.e. ``W.T`` (live views).
+
+        bprop stores ``W`` as ``(n_out, n_in)`` (``net_.params["<i>.W"]``, the
+        orientation of ``torch.nn.Linear``); assigning into these views changes the network.
+        """
+        check_is_fitted(self, "net_")
+        return [layer.params["W"].T for layer in self.net_.layers if isinstance(layer, Dense)]
+
+    @property
+    def intercepts_(self) -> list:
+        """MLP's ``intercepts_``: each Dense layer's bias ``b`` (live; zeros, not live, for a
+        Dense layer without bias, i.e. one followed by BatchNorm)."""
+        check_is_fitted(self, "net_")
+        return [layer.params["b"] if layer.bias else np.zeros(layer.n_out, self.net_.dtype)
+                for layer in self.net_.layers if isinstance(layer, Dense)]
 
     # ------------------------------------------------------------------ public API
     def fit(self, X, y, sample_weight=None, *, callbacks=()):
@@ -403,6 +584,31 @@ class _BPEstimator(BaseEstimator):
             "optimizer": opt_state, "rng_state": self.net_.rng.bit_generator.state}}
         write_npz_atomic(path, arrays, meta)
 
+    def to_onnx(self, path, *, opset: int = 20, input_name: str = "input"):
+        """Export the fitted network to an ONNX file; see :mod:`bprop.interop.onnx` (``pip install 'bprop[onnx]'``).
+
+        A regressor gives the output ``output (N, n_outputs)``. A classifier
+        gives ``logits``, ``probabilities`` (what :meth:`predict_proba` returns:
+        softmax; ``[1 − σ(z), σ(z)]`` for two classes; σ normalised over the
+        classes for one-vs-rest; σ per label for a multi-label target) and
+        ``label``: the class of :meth:`predict`, as the number in
+        ``classes_`` where the classes are numbers, else its index in ``classes_``
+        (the names are in the file's ``class_names`` metadata); for a
+        multi-label target the 0/1 indicator row.
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        check_is_fitted(self, "net_")
+        from .interop.onnx import export
+        classes = getattr(self, "classes_", None)
+        mode = getattr(self, "_label_mode", None)
+        return export(self.net_, path, opset=opset, input_name=input_name, loss=self.loss_function_,
+                      class_names=None if classes is None else [str(c) for c in classes], standardizer={},
+                      multilabel=mode == "multilabel",
+                      probabilities={"binary": "binary_pair", "ovr": "normalized"}.get(mode, "sigmoid"))
+
     @classmethod
     def load(cls, path):
         """Read an estimator written by :meth:`save` (no pickle, no code executed).
@@ -450,6 +656,47 @@ class _BPEstimator(BaseEstimator):
         return est
 
 
+_MLP_MAPPING = r"""
+    From scikit-learn's MLP
+    -----------------------
+    ``MLPClassifier``/``MLPRegressor`` parameters and their bprop names
+    (the same meaning unless noted):
+
+    ==================================  ============================================================
+    MLP                                 bprop
+    ==================================  ============================================================
+    ``hidden_layer_sizes``              ``hidden_layer_sizes``
+    ``activation="logistic"``           ``activation="logistic"`` (or ``"sigmoid"``)
+    ``solver="adam"|"sgd"``             ``optimizer="adam"|"sgd"`` (no ``"lbfgs"``)
+    ``alpha``                           ``alpha`` (the same L2 penalty; ``weight_decay`` is PyTorch's)
+    ``batch_size``                      ``batch_size`` (``"auto"``: ``min(200, n_samples)``)
+    ``learning_rate_init``              ``learning_rate``
+    ``learning_rate="constant"``        ``schedule=None``
+    ``learning_rate="invscaling"``      ``schedule="invscaling"``, with ``power_t``
+    ``learning_rate="adaptive"``        ``schedule="adaptive"``
+    ``power_t``                         ``power_t``
+    ``max_iter``                        ``max_epochs``
+    ``shuffle``, ``random_state``       ``shuffle``, ``random_state``
+    ``tol``                             ``tol``
+    ``verbose``, ``warm_start``         ``verbose``, ``warm_start``
+    ``momentum``                        ``momentum`` (``optimizer="sgd"``)
+    ``nesterovs_momentum``              ``nesterov`` (default False; MLP's is True)
+    ``early_stopping``                  ``early_stopping`` (monitors the validation *loss*)
+    ``validation_fraction``             ``validation_fraction``
+    ``beta_1``, ``beta_2``              ``betas=(beta_1, beta_2)``
+    ``epsilon``                         Adam's ε, fixed at 1e-8 (MLP's default)
+    ``n_iter_no_change``                ``patience``
+    ``max_fun``                         (none: no L-BFGS)
+    ``loss="squared_error"|"poisson"``  ``loss="mse"|"poisson"`` (``"squared_error"`` accepted)
+    ==================================  ============================================================
+
+    Fitted attributes: ``coefs_``, ``intercepts_``, ``n_iter_``, ``t_``,
+    ``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
+    ``best_validation_score_``, ``n_features_in_``, ``feature_names_in_``,
+    ``n_outputs_``, ``classes_`` and ``out_activation_`` mean what MLP's do.
+    Sparse ``X`` (any scipy.sparse format) is accepted and never densified.
+"""
+
 _COMMON_DOC = r"""
     Parameters
     ----------
@@ -469,12 +716,15 @@ _COMMON_DOC = r"""
         or one per hidden layer).
     init : str, default "auto"
         Weight initialiser of every ``Dense`` layer (a name of
-        :mod:`bprop.initializers`). ``"auto"``: ``he_normal`` for layers
-        followed by a ReLU-family activation (relu, leaky_relu, elu, gelu),
-        ``xavier_uniform`` for the others and for the output layer.
-    bias_init : float or str, default 0.0
+        :mod:`bprop.initializers`). ``"auto"``: scikit-learn's MLP rule,
+        Glorot-uniform :math:`W \sim U(-r, r)`, :math:`r = \sqrt{f/(n_\text{in} + n_\text{out})}`
+        with ``f = 6`` (``xavier_uniform``), or ``f = 2`` when the hidden
+        activation is the logistic sigmoid, for every layer.
+    bias_init : float or str, default "auto"
         Initial bias of every Dense layer that has one (a number, e.g. 0.01 for ReLU
-        layers, or an initialiser name).
+        layers, or an initialiser name). ``"auto"``: with ``init="auto"``, MLP's
+        rule — each bias drawn from the same :math:`U(-r, r)` as its layer's
+        weights; with another ``init``, 0.
     optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"}, default "adam"
         The :mod:`bprop.optim` optimiser.
     learning_rate : float, default 1e-3
@@ -486,7 +736,16 @@ _COMMON_DOC = r"""
     betas : (float, float), default (0.9, 0.999)
         Adam's and AdamW's β1, β2.
     weight_decay : float, default 0.0
-        L2 penalty added to the gradient (decoupled decay for AdamW).
+        The optimiser's (PyTorch-style) decay λ: :math:`g \leftarrow g + λθ` for
+        every parameter, biases included, before the update is scaled by the
+        rate (decoupled :math:`θ \leftarrow θ − ηλθ` for AdamW). It does not
+        depend on the batch size. Use ``alpha`` for scikit-learn's penalty.
+    alpha : float, default 1e-4
+        scikit-learn's MLP ``alpha``, with its exact semantics: the L2 penalty
+        :math:`\frac{α}{2 n_b}\sum_l \lVert W_l\rVert_F^2` on the weights only
+        (not the biases) is added to each batch's cost, so :math:`α W_l / n_b`
+        is added to :math:`∂C/∂W_l` (:math:`n_b`: the batch's rows, or its
+        sum of sample weights). ``loss_curve_`` includes the penalty, as MLP's does.
     schedule : None, str, dict or Schedule, default None
         Learning-rate schedule (counting optimiser steps): ``None`` (constant),
         a name ``"constant"``, ``"cosine"`` (to 0 over ``max_epochs``),
@@ -496,7 +755,16 @@ _COMMON_DOC = r"""
         then constant), ``"plateau"`` (×0.1 when the validation loss, or the
         training loss, stalls for 10 epochs); a dict ``{"name": ..., **arguments}``
         overriding those defaults (e.g. ``{"name": "step", "step_size": 500}``);
-        or a :mod:`bprop.optim.schedules` object.
+        or a :mod:`bprop.optim.schedules` object. scikit-learn's two rules
+        (``MLPClassifier(learning_rate=...)``) are here too, for any optimiser:
+        ``"invscaling"`` (:math:`η_0/(t + 1)^{\text{power\_t}}` after ``t``
+        samples, changed at the end of each epoch) and ``"adaptive"`` (the
+        rate is divided by 5 once the training loss — the validation loss
+        with ``early_stopping`` — has not decreased by ``tol`` for more than
+        ``patience`` epochs; training stops at the next stall once the rate is
+        at most 1e-6, instead of at the first stall).
+    power_t : float, default 0.5
+        The exponent of ``schedule="invscaling"``.
     batch_size : int or "auto", default "auto"
         Mini-batch size; ``"auto"`` is ``min(200, n_samples)`` as in scikit-learn.
     max_epochs : int, default 200
@@ -507,6 +775,10 @@ _COMMON_DOC = r"""
         Hold out ``validation_fraction`` of the data (stratified for
         classifiers), stop when the validation loss has not improved by more
         than ``tol`` for ``patience`` epochs, and restore the best epoch's weights.
+        A held-out set of fewer than 2 samples is an error. If the loss
+        diverges, the best epoch's weights are restored, the diverged epoch
+        scores NaN in ``validation_scores_`` and a ``ConvergenceWarning`` says
+        so (without early stopping, ``bprop.DivergenceError`` is raised).
     validation_fraction : float, default 0.1
         Held-out fraction for ``early_stopping``.
     patience : int, default 10
@@ -517,8 +789,10 @@ _COMMON_DOC = r"""
         ``tol`` for ``patience`` epochs; ``None`` trains for exactly ``max_epochs``.
     clip_norm : float or None, default None
         Clip the global gradient norm to this value.
-    dtype : {"float32", "float64"}, default "float32"
-        Dtype of the network's parameters and computations.
+    dtype : {"auto", "float32", "float64"}, default "auto"
+        Dtype of the network's parameters, computations and predictions.
+        ``"auto"`` follows ``X`` as MLP does: float32 input trains and predicts
+        in float32, anything else in float64.
     backend : {"numpy", "numba"}, default "numpy"
         ``"numba"`` trains with the compiled variants of the formulas
         (``Sequential(..., backend="numba")``) and a fused optimiser
@@ -534,7 +808,13 @@ _COMMON_DOC = r"""
         1 prints one line per epoch.
     warm_start : bool, default False
         ``fit`` continues training the current network and optimiser instead
-        of starting again."""
+        of starting again.
+    comm : mpi4py communicator or None, default None
+        Data-parallel training (``fit(..., comm=comm)`` of :mod:`bprop.training`):
+        every rank of a script run under ``mpiexec -n N`` trains the same
+        estimator on the same data, each on its part of every batch, with
+        rank 0's seed; the fitted estimator is the same on every rank and
+        equals the one-process fit to rounding."""
 
 _COMMON_ATTRS = r"""
     n_features_in_ : int
@@ -553,16 +833,21 @@ _COMMON_ATTRS = r"""
         Per-epoch records of the last ``fit`` or ``partial_fit`` call: loss,
         validation loss and metrics, learning rate, gradient norms per layer.
     loss_curve_ : list of float
-        Training loss ``C`` of every epoch (across warm starts and ``partial_fit`` calls).
+        Training loss ``C`` (with the ``alpha`` penalty) of every epoch, across
+        warm starts and ``partial_fit`` calls; NaN for an epoch that diverged.
     validation_scores_ : list of float or None
         ``score`` on the held-out set after every epoch (``early_stopping`` only).
     best_validation_score_ : float or None
     loss_ : float
         Training loss of the last epoch.
-    best_loss_ : float
-        Smallest training loss reached.
+    best_loss_ : float or None
+        Smallest training loss reached; ``None`` with ``early_stopping`` (as MLP).
     n_iter_ : int
-        Epochs trained.
+        Epochs trained by the last ``fit`` (1 after ``partial_fit``), as MLP's.
+    n_iter_total_ : int
+        Epochs trained across warm starts and ``partial_fit`` calls.
+    coefs_, intercepts_ : list of ndarray
+        MLP's views of the weights (``(n_in, n_out)``, i.e. ``W.T``) and biases.
     t_ : int
         Training samples seen (with repetition)."""
 
@@ -576,13 +861,15 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
     indicator matrix (multi-label) ``k`` sigmoid outputs and
     ``BinaryCrossEntropy``. Labels may be any values (strings included);
     :attr:`classes_` keeps them.
-    """ + _COMMON_DOC + r"""
+    """ + _MLP_MAPPING + _COMMON_DOC + r"""
     class_weight : dict, "balanced" or None, default None
         Weights per class, multiplied into ``sample_weight``: ``{label: weight}``
         or ``"balanced"`` (``n_samples / (n_classes * count)``). For
         ``partial_fit`` only a dict.
     loss : {"cross_entropy", "binary_cross_entropy"}, default "cross_entropy"
-        ``"cross_entropy"`` chooses as in the table above.
+        ``"cross_entropy"`` chooses as in the table above;
+        ``"cross_entropy:label_smoothing=0.1"`` smooths the targets of a
+        multi-class softmax output (:class:`bprop.CrossEntropy`).
         ``"binary_cross_entropy"`` also trains ``k ≥ 3`` classes with one
         sigmoid per class (one-vs-rest; ``predict_proba`` normalises the rows).
 
@@ -611,15 +898,15 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
     # (get_params reads the signature; __init__ only stores the values).
     _saved_attributes = ("classes_", "n_features_in_", "feature_names_in_", "n_outputs_",
                          "out_activation_", "_label_mode", "loss_curve_", "validation_scores_",
-                         "best_validation_score_", "loss_", "best_loss_", "n_iter_", "t_")
+                         "best_validation_score_", "loss_", "best_loss_", "n_iter_", "n_iter_total_", "t_")
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
-                 dropout=0.0, init="auto", bias_init=0.0, optimizer="adam", learning_rate=1e-3,
-                 momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0,
-                 schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
+                 dropout=0.0, init="auto", bias_init="auto", optimizer="adam", learning_rate=1e-3,
+                 momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0, alpha=1e-4,
+                 schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
-                 clip_norm=None, class_weight=None, loss="cross_entropy", dtype="float32",
-                 random_state=None, verbose=0, warm_start=False, backend="numpy", threads=None):
+                 clip_norm=None, class_weight=None, loss="cross_entropy", dtype="auto",
+                 random_state=None, verbose=0, warm_start=False, backend="numpy", comm=None, threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -632,7 +919,9 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         self.nesterov = nesterov
         self.betas = betas
         self.weight_decay = weight_decay
+        self.alpha = alpha
         self.schedule = schedule
+        self.power_t = power_t
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.shuffle = shuffle
@@ -648,17 +937,18 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.backend = backend
+        self.comm = comm
         self.threads = threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags
 
     # ------------------------------------------------------------------ targets
-    def _encode_targets(self, y, *, continuing, partial, classes):
-        """Network targets for ``y`` and the fitted attributes they imply (not yet set)."""
-        dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
+    def _encode_targets(self, y, *, continuing, partial, classes, dtype):
+        """Network targets (of ``dtype``) for ``y`` and the fitted attributes they imply (not yet set)."""
         loss = self._loss()
         if not isinstance(loss, (CrossEntropy, BinaryCrossEntropy)):
             raise ValueError(f"BPClassifier's loss must be 'cross_entropy' or "
@@ -679,8 +969,9 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                     raise ValueError(f"classes={classes!r} differs from the classes of the first call "
                                      f"to partial_fit, {new_classes!r}")
                 if not partial and not np.array_equal(unique_labels(y), new_classes):
-                    raise ValueError(f"warm_start needs y with the same classes as the previous fit "
-                                     f"{new_classes!r}; got {unique_labels(y)!r}")
+                    raise ValueError(f"warm_start can only be used where `y` has the same classes as in "
+                                     f"the previous call to fit. Previously got {new_classes}, `y` has "
+                                     f"{unique_labels(y)}; set warm_start=False to fit a new network")
             elif partial:
                 if classes is None:
                     raise ValueError("classes must be passed on the first call to partial_fit "
@@ -721,7 +1012,10 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                                  f"fitted on a {self._label_mode} target")
             return Y, {}
         n_out = 1 if mode == "binary" else len(new_classes)
-        loss = CrossEntropy() if mode == "multiclass" else BinaryCrossEntropy()
+        if mode == "multiclass":     # keeps the given CrossEntropy's label_smoothing
+            loss = loss if isinstance(loss, CrossEntropy) else CrossEntropy()
+        else:
+            loss = BinaryCrossEntropy()
         return Y, {"classes_": new_classes, "_label_mode": mode, "n_outputs_": n_out,
                    "loss_function_": loss,
                    "out_activation_": "softmax" if mode == "multiclass" else "logistic"}
@@ -780,7 +1074,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
 
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self, "net_")
-        X = _validate_data(self, X, reset=False, dtype=self.net_.dtype)
+        X = _validate_data(self, X, reset=False, dtype=self.net_.dtype, accept_sparse="csr")
         return self.net_.predict(X)
 
     def _log_proba_from_logits(self, Z: np.ndarray) -> np.ndarray:
@@ -805,7 +1099,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
             return (Z[:, 0] > 0).astype(np.int64)
         return np.argmax(Z, axis=1)
 
-    def _score_output(self, Z, Y, mode) -> float:
+    def _score_output(self, Z, Y, mode, loss=None) -> float:
         """Accuracy (subset accuracy for multi-label) of logits ``Z`` against encoded ``Y``."""
         pred = self._labels_from_logits(Z, mode)
         if mode == "multilabel":
@@ -853,8 +1147,9 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         The network is left unchanged; see :meth:`bprop.Sequential.trace`.
         """
         check_is_fitted(self, "net_")
-        X, y = _validate_data(self, X, y, reset=False, dtype=self.net_.dtype, multi_output=True)
-        Y, _ = self._encode_targets(y, continuing=True, partial=True, classes=None)
+        X, y = _validate_data(self, X, y, reset=False, dtype=self.net_.dtype, accept_sparse="csr",
+                              multi_output=True)
+        Y, _ = self._encode_targets(y, continuing=True, partial=True, classes=None, dtype=self.net_.dtype)
         return self.net_.trace(X, Y, self.loss_function_)
 
 
@@ -866,9 +1161,15 @@ class BPRegressor(RegressorMixin, _BPEstimator):
     (the same "half squared error" as scikit-learn's MLPRegressor) with one
     linear output per target column. Standardise ``X`` (and, for large
     targets, ``y``: ``TransformedTargetRegressor``) for best results.
-    """ + _COMMON_DOC + r"""
-    loss : {"mse"}, default "mse"
-        The quadratic cost (``"quadratic"`` and ``"squared_error"`` are the same).
+    """ + _MLP_MAPPING + _COMMON_DOC + r"""
+    loss : {"mse", "squared_error", "poisson", "mae", "huber"}, default "mse"
+        ``"mse"`` (``"squared_error"``, ``"quadratic"``): the quadratic cost.
+        ``"poisson"``: half the Poisson deviance with a log link
+        (:class:`bprop.Poisson`); the network's output is the log-rate ``z``
+        and ``predict`` returns :math:`e^{z}`, as ``MLPRegressor(loss="poisson")``.
+        ``"mae"``: the L1 loss :math:`\frac1n\sum_x\lVert a − y\rVert_1`; ``"huber"``
+        (``"huber:delta=0.5"`` for another δ): quadratic within δ of the target and
+        linear beyond (:class:`bprop.Huber`).
 
     Attributes
     ----------""" + _COMMON_ATTRS + r"""
@@ -887,15 +1188,15 @@ class BPRegressor(RegressorMixin, _BPEstimator):
     _default_loss = "mse"
     _saved_attributes = ("n_features_in_", "feature_names_in_", "n_outputs_", "_y_ndim",
                          "loss_curve_", "validation_scores_", "best_validation_score_", "loss_",
-                         "best_loss_", "n_iter_", "t_")
+                         "best_loss_", "n_iter_", "n_iter_total_", "t_")
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
-                 dropout=0.0, init="auto", bias_init=0.0, optimizer="adam", learning_rate=1e-3,
-                 momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0,
-                 schedule=None, batch_size="auto", max_epochs=200, shuffle=True,
+                 dropout=0.0, init="auto", bias_init="auto", optimizer="adam", learning_rate=1e-3,
+                 momentum=0.9, nesterov=False, betas=(0.9, 0.999), weight_decay=0.0, alpha=1e-4,
+                 schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
-                 clip_norm=None, loss="mse", dtype="float32", random_state=None, verbose=0,
-                 warm_start=False, backend="numpy", threads=None):
+                 clip_norm=None, loss="mse", dtype="auto", random_state=None, verbose=0,
+                 warm_start=False, backend="numpy", comm=None, threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -908,7 +1209,9 @@ class BPRegressor(RegressorMixin, _BPEstimator):
         self.nesterov = nesterov
         self.betas = betas
         self.weight_decay = weight_decay
+        self.alpha = alpha
         self.schedule = schedule
+        self.power_t = power_t
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.shuffle = shuffle
@@ -923,19 +1226,21 @@ class BPRegressor(RegressorMixin, _BPEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.backend = backend
+        self.comm = comm
         self.threads = threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         return tags
 
-    def _encode_targets(self, y, *, continuing, partial, classes):
-        dtype = check_dtype(self.dtype) if not continuing else self.net_.dtype
-        loss = _get_loss("mse" if self.loss == "squared_error" else self.loss)
-        if not isinstance(loss, MSE):
-            raise ValueError(f"BPRegressor's loss must be 'mse', got {self.loss!r}")
+    def _encode_targets(self, y, *, continuing, partial, classes, dtype):
+        name = self.loss.lower().replace("-", "_")
+        loss = REGRESSION_LOSSES[name]() if name in REGRESSION_LOSSES else _regression_loss_spec(self.loss)
         Y = np.ascontiguousarray(y, dtype=dtype).reshape(len(y), -1)
+        if isinstance(loss, Poisson) and np.any(Y < 0):
+            raise ValueError(f"loss='poisson' needs y >= 0 (counts or rates), got a minimum of {Y.min()}")
         if continuing:
             if Y.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {Y.shape[1]} target column(s), the estimator was fitted "
@@ -943,8 +1248,11 @@ class BPRegressor(RegressorMixin, _BPEstimator):
             return Y, {}
         return Y, {"n_outputs_": Y.shape[1], "_y_ndim": y.ndim, "loss_function_": loss}
 
-    def _score_output(self, out, Y, mode=None) -> float:
-        return float(r2_score(Y, out))
+    def _score_output(self, out, Y, mode=None, loss=None) -> float:
+        pred = out if loss is None else loss.output_to_prediction(out)
+        if not np.isfinite(pred).all():
+            return float("nan")    # a diverging network: MLP records NaN as well
+        return float(r2_score(Y, pred))
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``X``, ``y`` (mini-batches of ``batch_size``); optimiser state is kept.
@@ -973,20 +1281,34 @@ class BPRegressor(RegressorMixin, _BPEstimator):
         ndarray
         """
         check_is_fitted(self, "net_")
-        X = _validate_data(self, X, reset=False, dtype=self.net_.dtype)
-        out = self.net_.predict(X).astype(np.float64)    # scikit-learn's convention: float64 predictions
-        return out.ravel() if self._y_ndim == 1 else out
+        X = _validate_data(self, X, reset=False, dtype=self.net_.dtype, accept_sparse="csr")
+        out = self.loss_function_.output_to_prediction(self.net_.predict(X))   # e^z for Poisson
+        return out.ravel() if self._y_ndim == 1 else out        # in the network's dtype, as MLP's
 
     def trace(self, X, y) -> list[dict]:
         """``net_.trace`` for ``X``, ``y``: z, a, δ, ∂C/∂W, ∂C/∂b per layer; the network is left unchanged."""
         check_is_fitted(self, "net_")
-        X, y = _validate_data(self, X, y, reset=False, dtype=self.net_.dtype, multi_output=True,
-                              y_numeric=True)
-        Y, _ = self._encode_targets(y, continuing=True, partial=True, classes=None)
+        X, y = _validate_data(self, X, y, reset=False, dtype=self.net_.dtype, accept_sparse="csr",
+                              multi_output=True, y_numeric=True)
+        Y, _ = self._encode_targets(y, continuing=True, partial=True, classes=None, dtype=self.net_.dtype)
         return self.net_.trace(X, Y, self.loss_function_)
 
 
 _ESTIMATORS = {"BPClassifier": BPClassifier, "BPRegressor": BPRegressor}
+#: BPRegressor's ``loss`` names (scikit-learn's spellings included) and their losses.
+REGRESSION_LOSSES = {"mse": MSE, "squared_error": MSE, "quadratic": MSE, "poisson": Poisson, "mae": MAE,
+                     "huber": Huber}
+
+
+def _regression_loss_spec(spec) -> "Loss":
+    """A regression loss with arguments (``"huber:delta=0.5"``), or the error listing the regression losses."""
+    try:
+        loss = _get_loss(spec)
+    except (TypeError, ValueError):
+        loss = None
+    if loss is None or loss.task != "regression":
+        raise unknown_name("loss", spec, REGRESSION_LOSSES)
+    return loss
 
 
 def _check_saved(meta: dict, shapes: dict, path: str) -> None:

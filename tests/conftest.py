@@ -2,7 +2,8 @@
 
 PyTorch is a test-only dependency. Parity tests call :func:`require_torch`:
 without torch they skip with a reason, unless ``BPROP_REQUIRE_TORCH=1`` (as
-in CI), where a missing torch is a failure.
+in CI), where a missing torch is a failure. The same holds for onnx,
+onnxruntime and safetensors (the fixtures ``onnx``, ``ort``, ``safetensors``).
 """
 
 import os
@@ -23,9 +24,57 @@ def require_torch():
     return torch
 
 
+def require_mpi() -> str:
+    """The path of ``mpiexec`` once mpi4py imports, or skip (fail under BPROP_REQUIRE_MPI=1, as in CI)."""
+    import shutil
+    missing = None
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        missing = "mpi4py is not installed"
+    mpiexec = shutil.which("mpiexec")
+    if missing is None and mpiexec is None:
+        missing = "mpiexec is not on PATH"
+    if missing:
+        if os.environ.get("BPROP_REQUIRE_MPI") == "1":
+            pytest.fail(f"BPROP_REQUIRE_MPI=1 but {missing}: pip install mpich mpi4py")
+        pytest.skip(f"{missing}; the MPI tests need it (pip install mpich mpi4py)")
+    return mpiexec
+
+
 @pytest.fixture
 def torch():
     return require_torch()
+
+
+def require_module(name: str, install: str):
+    """Import ``name`` (a test-only package: onnx, onnxruntime, safetensors), or skip saying how to
+    install it; under BPROP_REQUIRE_TORCH=1 (CI, which installs the ``test`` extra) fail instead."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if os.environ.get("BPROP_REQUIRE_TORCH") == "1":
+            pytest.fail(f"BPROP_REQUIRE_TORCH=1 but {name} is not installed: {install}")
+        pytest.skip(f"{name} is not installed ({install})")
+
+
+@pytest.fixture
+def onnx():
+    return require_module("onnx", "pip install -e '.[onnx]'")
+
+
+@pytest.fixture
+def ort():
+    require_module("onnx", "pip install -e '.[onnx]'")
+    return require_module("onnxruntime", "pip install onnxruntime, or -e '.[test]'")
+
+
+@pytest.fixture
+def safetensors():
+    require_module("safetensors.numpy", "pip install -e '.[safetensors]'")
+    import safetensors
+    return safetensors
 
 
 @pytest.fixture

@@ -153,10 +153,16 @@ def _loss_targets(kind, rng, n, k):
         return bp.BinaryCrossEntropy(), rng.integers(0, 2, size=(n, k)).astype(np.float64)
     if kind == "bce_soft":
         return bp.BinaryCrossEntropy(), rng.uniform(size=(n, k))
+    if kind == "mae":
+        return bp.MAE(), rng.normal(size=(n, k))
+    if kind == "huber":        # δ = 0.7 against outputs of scale 2: both the quadratic and the linear part
+        return bp.Huber(delta=0.7), rng.normal(size=(n, k))
+    if kind == "ce_smooth":
+        return bp.CrossEntropy(label_smoothing=0.1), rng.integers(0, k, size=n)
     raise AssertionError(kind)
 
 
-LOSS_KINDS = ["mse", "ce_labels", "ce_onehot", "bce", "bce_soft"]
+LOSS_KINDS = ["mse", "ce_labels", "ce_onehot", "bce", "bce_soft", "mae", "huber", "ce_smooth"]
 
 
 @pytest.mark.parametrize("kind", LOSS_KINDS)

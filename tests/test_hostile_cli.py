@@ -373,3 +373,18 @@ def test_fuzzed_option_values_give_a_status_and_at_most_one_line(tmp_path_factor
     assert code in (0, 1, 2), (argv, code, err)
     assert "Traceback" not in err and sum(line.startswith("error:") for line in err.splitlines()) <= 1, (argv, err)
     assert code == 0 or err.startswith("error: "), (argv, err)
+
+
+def test_ctrl_c_while_bprop_is_still_being_imported_exits_130(tmp_path):
+    """The entry point catches Ctrl-C before ``import bprop`` (a tenth of a second of start-up)."""
+    code = "import sys, _bprop_launch; sys.exit(_bprop_launch.main())"
+    for delay in (0.0, 0.03, 0.08):
+        proc = subprocess.Popen([sys.executable, "-c", code, "train", "--epochs", "1", "--out", str(tmp_path / "r")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+                                # SIGINT held until the launcher's handler is in place (it unblocks it)
+                                preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}))
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        status, out, err = finish(proc)
+        assert status == 130 and err == "error: interrupted\n", (delay, status, err)
+        assert not (tmp_path / "r").exists()

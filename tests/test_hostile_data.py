@@ -304,3 +304,17 @@ def test_fuzz_csv_reader_gives_a_dataset_or_one_clear_value_error(tmp_path, cont
         assert repr(path) in str(exc) and "\n" not in str(exc), str(exc)
     else:
         assert ds.n_train >= 1 and np.isfinite(ds.X_train).all()
+
+
+def test_standardizer_on_values_near_the_float64_limit_neither_overflows_nor_warns():
+    import warnings
+    from bprop.data import Standardizer
+    X = np.array([[1e200, 1.0], [3e200, 2.0], [-2e200, 3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # no RuntimeWarning from x² overflowing
+        st = Standardizer().fit(X)
+        Z = st.transform(X)
+    np.testing.assert_allclose(st.mean_, [2e200 / 3, 2.0], rtol=1e-12)
+    np.testing.assert_allclose(st.scale_, [np.std([1.0, 3.0, -2.0]) * 1e200, np.std([1.0, 2.0, 3.0])], rtol=1e-12)
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=0), 1.0, rtol=1e-12)

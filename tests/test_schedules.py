@@ -120,6 +120,8 @@ SCHEDULES = {
     "cosine": {"lr": 0.1, "total_steps": 100, "min_lr": 0.001},
     "warmup": {"warmup_steps": 10, "after": optim.CosineDecay(0.1, 90)},
     "plateau": {"lr": 0.1, "factor": 0.5, "patience": 3},
+    "invscaling": {"lr": 0.1, "power_t": 0.25, "samples_per_epoch": 50, "steps_per_epoch": 5},
+    "adaptive": {"lr": 0.1, "tol": 1e-3, "n_iter_no_change": 4},
 }
 
 

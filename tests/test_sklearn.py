@@ -30,21 +30,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 CHECKED = dict(hidden_layer_sizes=(10,), max_epochs=200, learning_rate=1e-2)
 
 
-def _expected_failed_checks(estimator):
-    if estimator.dtype != "float32":
-        return {}
-    # Both hold exactly in float64 (the float64 instances below pass them); in
-    # float32 the results differ in the last bits, beyond the checks' rtol=1e-7.
-    return {
-        "check_sample_weight_equivalence_on_dense_data":
-            "float32 rounding: a weighted sum over 15 rows and a plain sum over the repeated "
-            "rows round differently (~1e-7 relative); equal in float64",
-        "check_methods_subset_invariance":
-            "float32 rounding: BLAS blocks a matrix product differently for a subset of the "
-            "rows, changing predictions by ~1 ulp; equal in float64",
-    }
-
-
 # Checks that do not apply and would only report a skip: bprop computes with NumPy,
 # not the array API, and the classifier has no decision_function (it has predict_proba).
 NOT_APPLICABLE = {"check_array_api_input", "check_classifiers_multilabel_output_format_decision_function"}
@@ -53,10 +38,10 @@ NOT_APPLICABLE = {"check_array_api_input", "check_classifiers_multilabel_output_
 def _applicable_checks():
     from functools import partial
 
-    for est in (BPClassifier(**CHECKED), BPRegressor(**CHECKED),
-                BPClassifier(**CHECKED, dtype="float64"), BPRegressor(**CHECKED, dtype="float64")):
-        for item in estimator_checks_generator(
-                est, expected_failed_checks=_expected_failed_checks(est), mark="xfail"):
+    # The defaults (dtype="auto": float64 data trains in float64) pass every check: none is
+    # expected to fail.
+    for est in (BPClassifier(**CHECKED), BPRegressor(**CHECKED)):
+        for item in estimator_checks_generator(est, expected_failed_checks={}, mark="xfail"):
             (estimator, check), marks = (item.values, item.marks) if hasattr(item, "values") else (item, ())
             name = (check.func if isinstance(check, partial) else check).__name__
             if name not in NOT_APPLICABLE:
@@ -96,11 +81,11 @@ def _params(est):
 # ------------------------------------------------------------------ model selection
 def test_grid_search_over_sizes_and_learning_rate(iris):
     X, y = iris
-    grid = GridSearchCV(BPClassifier(max_epochs=20, random_state=0),
+    grid = GridSearchCV(BPClassifier(max_epochs=40, random_state=0),
                         {"hidden_layer_sizes": [(8,), (16, 8)], "learning_rate": [1e-3, 1e-2]}, cv=3)
     grid.fit(X, y)
     assert len(grid.cv_results_["params"]) == 4
-    assert grid.best_params_["learning_rate"] == 1e-2      # 20 epochs: the faster rate wins
+    assert grid.best_params_["learning_rate"] == 1e-2      # 40 epochs: the faster rate wins
     assert grid.best_estimator_.score(X, y) > 0.9
 
 
@@ -196,7 +181,7 @@ def test_score_at_least_sklearn_mlp(task, digits, friedman):
     for seed in range(3):
         sk = Theirs(hidden_layer_sizes=(64,), solver="adam", learning_rate_init=lr, alpha=0.0,
                     batch_size=64, max_iter=epochs, tol=1e-4, n_iter_no_change=10, random_state=seed)
-        mine = Ours((64,), optimizer="adam", learning_rate=lr, batch_size=64, max_epochs=epochs,
+        mine = Ours((64,), optimizer="adam", learning_rate=lr, alpha=0.0, batch_size=64, max_epochs=epochs,
                     tol=1e-4, patience=10, random_state=seed)
         theirs.append(sk.fit(Xtr, ytr).score(Xte, yte))
         ours.append(mine.fit(Xtr, ytr).score(Xte, yte))
@@ -234,7 +219,7 @@ def test_probabilities_and_log_probabilities(iris):
 
 def test_one_vs_rest_binary_cross_entropy(iris):
     X, y = iris
-    clf = BPClassifier((8,), loss="binary_cross_entropy", learning_rate=1e-2, max_epochs=40,
+    clf = BPClassifier((8,), loss="binary_cross_entropy", learning_rate=1e-2, max_epochs=80,
                        random_state=0).fit(X, y)
     assert isinstance(clf.loss_function_, bp.BinaryCrossEntropy) and clf.net_.n_out == 3
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
@@ -304,7 +289,10 @@ def test_joblib_and_save_load_round_trips(kind, iris, tmp_path):
     # the model file is a bprop model file too
     net = bp.load(tmp_path / "m.npz")
     np.testing.assert_array_equal(net.predict(X.astype(net.dtype)), est.net_.predict(X))
-    # training continues identically after a round trip (optimiser and generator state saved)
+    # training continues identically after a round trip (optimiser and generator state saved);
+    # partial_fit trains without a validation set, so early stopping is switched off first
+    for e in (est, pickled, saved):
+        e.set_params(early_stopping=False)
     for other in (pickled, saved):
         other.partial_fit(X, y)
     est.partial_fit(X, y)
@@ -338,10 +326,11 @@ def test_warm_start_and_partial_fit_continue(iris):
     curve, steps = list(est.loss_curve_), est.optimizer_.step_count
     net = est.net_
     est.fit(X, y)
-    assert est.net_ is net and est.n_iter_ == 6 and est.loss_curve_[:3] == curve
-    assert est.optimizer_.step_count == 2 * steps
+    # n_iter_ counts the last call's epochs (MLP's meaning); n_iter_total_ all of them
+    assert est.net_ is net and est.n_iter_ == 3 and est.n_iter_total_ == 6 and est.loss_curve_[:3] == curve
+    assert est.optimizer_.step_count == 2 * steps and len(est.loss_curve_) == 6
     est.partial_fit(X, y)
-    assert est.n_iter_ == 7 and len(est.history_.records) == 1
+    assert est.n_iter_ == 1 and est.n_iter_total_ == 7 and len(est.history_.records) == 1
     with pytest.raises(ValueError, match="same classes"):
         est.fit(X[y < 2], y[y < 2])
     # without warm_start, fit starts again
@@ -373,7 +362,7 @@ def test_early_stopping_restores_best(iris):
     assert len(est.validation_scores_) == est.n_iter_ == len(est.history_.records) < 200
     assert est.history_.stop_reason.startswith("early stopping")
     assert est.best_validation_score_ == max(est.validation_scores_)
-    assert est.best_loss_ == min(est.loss_curve_)
+    assert est.best_loss_ is None          # MLP's: with early stopping the validation score is tracked
 
 
 def test_convergence_stop_and_warning(iris):
@@ -393,8 +382,9 @@ def test_architecture_options(iris):
                        dropout=(0.2, 0.0), bias_init=0.01, max_epochs=2, random_state=0).fit(X, y)
     kinds = [type(l).__name__ for l in est.net_.layers]
     assert kinds == ["Dense", "BatchNorm", "LeakyReLU", "Dropout", "Dense", "BatchNorm", "Sigmoid", "Dense"]
-    inits = [l.init.name for l in est.net_.layers if isinstance(l, bp.Dense)]
-    assert inits == ["he_normal", "xavier_uniform", "xavier_uniform"]
+    # init="auto": scikit-learn's Glorot-uniform rule (factor 6: gain 1) for every layer
+    inits = [l.init.get_config() for l in est.net_.layers if isinstance(l, bp.Dense)]
+    assert inits == [{"name": "xavier_uniform", "gain": 1.0}] * 3
     assert all(l.bias_init.get_config() == {"name": "constant", "value": 0.01}
                for l in est.net_.layers if isinstance(l, bp.Dense))
     # bprop.mlp.build_mlp: no bias before BatchNorm (it subtracts the batch mean); the output layer keeps its own
@@ -541,3 +531,76 @@ def test_threads_parameter_is_checked_and_changes_no_number():
         BPClassifier(threads=0).fit(X, y)
     with pytest.raises(TypeError, match="threads"):
         BPRegressor(threads="all").fit(X, y.astype(float))
+
+
+# ------------------------------------------------------------------ MLP's semantics (issue 11)
+def test_divergence_under_early_stopping_restores_the_best_epoch_and_warns(iris):
+    X, y = iris
+    kw = dict(hidden_layer_sizes=(32,), activation="identity", optimizer="sgd", momentum=0.9,
+              learning_rate=0.5, max_epochs=30, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"diverged at epoch \d+"):
+        est = BPRegressor(**kw, early_stopping=True).fit(X, y)
+    k = est.n_iter_
+    assert np.isnan(est.validation_scores_[-1]) and np.isnan(est.loss_curve_[-1])
+    assert len(est.validation_scores_) == k and est.history_.stop_reason.startswith(f"diverged at epoch {k}")
+    # the restored weights are those of the best-scoring epoch: scoring again gives that score
+    from sklearn.metrics import r2_score
+    assert np.isfinite(est.predict(X)).all()
+    best = int(np.nanargmax(est.validation_scores_))
+    assert est.best_validation_score_ == est.validation_scores_[best]
+    with pytest.raises(bp.DivergenceError, match="diverged"):
+        BPRegressor(**kw).fit(X, y)
+    assert r2_score(y, est.predict(X)) > -1e3     # a usable, finite model
+
+
+def test_validation_set_too_small_is_an_error():
+    X, y = np.arange(10.0).reshape(5, 2), np.arange(5.0)
+    with pytest.raises(ValueError, match="The validation set is too small: validation_fraction=0.1 of 5"):
+        BPRegressor(early_stopping=True).fit(X, y)
+
+
+def test_dtype_auto_follows_the_input(iris):
+    X, y = iris
+    for X_in, dtype in ((X.astype(np.float32), np.float32), (X, np.float64), (X.astype(np.int64), np.float64)):
+        reg = BPRegressor((4,), max_epochs=2, random_state=0).fit(X_in, y.astype(float))
+        assert reg.net_.dtype == dtype and reg.predict(X_in).dtype == dtype
+        clf = BPClassifier((4,), max_epochs=2, random_state=0).fit(X_in, y)
+        assert all(c.dtype == dtype for c in clf.coefs_ + clf.intercepts_)
+    explicit = BPRegressor((4,), max_epochs=2, dtype="float32", random_state=0).fit(X, y.astype(float))
+    assert explicit.net_.dtype == np.float32
+
+
+@pytest.mark.parametrize("activation, factor", [("relu", 6.0), ("tanh", 6.0), ("logistic", 2.0)])
+def test_init_auto_is_mlps_glorot_uniform(activation, factor):
+    X, y = np.random.default_rng(0).normal(size=(40, 300)), np.arange(40) % 2
+    est = BPClassifier((200,), activation=activation, max_epochs=1, learning_rate=1e-12, random_state=0).fit(X, y)
+    for W in est.coefs_:
+        bound = np.sqrt(factor / sum(W.shape))
+        assert np.abs(W).max() <= bound and np.abs(W).max() > 0.95 * bound
+        assert np.std(W) == pytest.approx(bound / np.sqrt(3), rel=0.15)   # U(-r, r) has std r/√3
+
+
+def test_regressor_losses_and_poisson():
+    with pytest.raises(ValueError, match=r"Unknown loss 'hinge'. Valid losses are: mse, squared_error, "
+                                         r"quadratic, poisson, mae, huber$"):
+        BPRegressor(loss="hinge").fit(np.ones((4, 1)), np.ones(4))
+    with pytest.raises(ValueError, match="y >= 0"):
+        BPRegressor(loss="poisson").fit(np.ones((4, 1)), [1.0, -1.0, 0.0, 2.0])
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(400, 2))
+    y = rng.poisson(np.exp(1 + X[:, 0] - X[:, 1]))
+    reg = BPRegressor((8,), loss="poisson", learning_rate=1e-2, max_epochs=60, random_state=0).fit(X, y)
+    assert isinstance(reg.loss_function_, bp.Poisson)
+    pred = reg.predict(X)
+    assert (pred > 0).all()
+    np.testing.assert_allclose(pred, np.exp(reg.net_.predict(X)).ravel(), rtol=1e-12)
+    assert np.corrcoef(pred, np.exp(1 + X[:, 0] - X[:, 1]))[0, 1] > 0.95
+
+
+def test_alpha_changes_the_fit_and_weight_decay_is_the_optimisers():
+    X, y = np.random.default_rng(0).normal(size=(60, 5)), np.arange(60) % 2
+    kw = dict(hidden_layer_sizes=(8,), max_epochs=20, tol=None, random_state=0)
+    norms = [sum(np.sum(W ** 2) for W in BPClassifier(**kw, alpha=a).fit(X, y).coefs_) for a in (0.0, 1.0, 10.0)]
+    assert norms[0] > norms[1] > norms[2]
+    assert BPClassifier(**kw, weight_decay=0.1).fit(X, y).optimizer_.get_config() != \
+        BPClassifier(**kw).fit(X, y).optimizer_.get_config()

@@ -1,4 +1,4 @@
-"""The ``bprop`` command: train, evaluate, predict, explain, gradcheck, datasets.
+"""The ``bprop`` command: train, evaluate, predict, export, explain, experiment, gradcheck, datasets, playground.
 
 ``main(argv)`` parses the command line, runs one sub-command and returns its
 exit status. Every error a user can cause ends as one line ``error: …`` on
@@ -26,7 +26,7 @@ from .options import EXIT_FAILURE, EXIT_INTERRUPTED, HelpFormatter, Parser, Usag
 __all__ = ["main", "build_parser"]
 
 #: sub-command -> module (in the order ``bprop --help`` lists them)
-COMMANDS = ("train", "evaluate", "predict", "explain", "gradcheck", "datasets")
+COMMANDS = ("train", "evaluate", "predict", "export", "explain", "experiment", "gradcheck", "datasets", "playground")
 
 EXAMPLES = """\
 examples:
@@ -36,9 +36,13 @@ examples:
   bprop train --resume runs/moons --epochs 400   # continue a run from its checkpoint
   bprop evaluate runs/moons                     # metrics on the run's test data
   bprop predict runs/moons/model.npz points.csv -o predictions.csv --proba
+  bprop export runs/moons --format onnx         # runs/moons/model.onnx: raw features in, labels out
   bprop explain                                 # backpropagation by hand: the 1-1-1 sigmoid example
+  bprop explain --example 2-2-2                 # Mazur's 2-2-2 network, checked against his numbers
+  bprop experiment init                         # the tutorials' claims on initialisation, measured
   bprop gradcheck --layers 4,8,3 --activation tanh --batchnorm
   bprop datasets                                # what --data accepts
+  bprop playground                              # backpropagation live in the browser
 
 Run 'bprop COMMAND --help' for the options of a command, each with an example.
 """

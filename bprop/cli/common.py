@@ -12,6 +12,23 @@ import numpy as np
 from .options import UsageError, check_name
 
 
+def mpi_world():
+    """``MPI.COMM_WORLD`` when ``mpiexec`` started this process as one of several, else None.
+
+    MPICH's launcher sets ``PMI_SIZE``, Open MPI's ``OMPI_COMM_WORLD_SIZE``; with
+    neither (or one process) mpi4py is not imported at all.
+    """
+    size = os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE")
+    if size is None or not size.isdigit() or int(size) <= 1:
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise UsageError(f"started by mpiexec as one of {size} processes, but mpi4py is not installed: "
+                         "pip install 'bprop[mpi]' (or run without mpiexec)") from None
+    return MPI.COMM_WORLD
+
+
 def describe_layers(net) -> str:
     """``Dense(4→8) → Tanh → Dense(8→3)``: the architecture on one line."""
     return " → ".join(layer.describe() for layer in net.layers)
@@ -22,7 +39,7 @@ def check_data_name(spec: str, option: str = "--data") -> str:
     from .. import data as bdata
     if not isinstance(spec, str) or not spec.strip():
         raise UsageError(f"{option}: expected a data set name or csv:PATH, got {spec!r} (see: bprop datasets)")
-    if spec.lower().startswith("csv:"):
+    if spec.lower().startswith(("csv:", "npy:", "npz:")):
         return spec
     key = spec.strip().lower().replace("_", "-")
     names = bdata.names()
@@ -41,6 +58,8 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
 
     check_data_name(spec)
     is_csv = spec.lower().startswith("csv:")
+    if isinstance(target, str) and "," in target:          # --target a,b: several target columns
+        target = [t.strip() for t in target.split(",")]
     if target is not None and not is_csv:
         raise UsageError(f"--target applies only to --data csv:PATH, not to {spec!r}")
     if is_csv and not os.path.exists(os.path.expanduser(spec[4:])):
@@ -107,10 +126,23 @@ def class_indices_for_model(net, ds) -> np.ndarray:
     return mapping
 
 
-def default_loss(task: str):
-    """The loss a model of ``task`` trains on unless told otherwise: CrossEntropy for classes, else MSE."""
+def parse_loss(value, option: str = "--loss"):
+    """The loss of ``--loss NAME[:key=value,...]`` (``mae``, ``huber:delta=0.5``,
+    ``cross_entropy:label_smoothing=0.1``); a usage error naming the option otherwise."""
     from .. import losses
-    return losses.CrossEntropy() if task == "classification" else losses.MSE()
+    name, colon, rest = str(value).partition(":")
+    key = check_name("loss", option, name, losses.LOSSES)
+    try:
+        return losses.get(key + colon + rest)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{option} {value}: {exc}") from None
+
+
+def default_loss(task: str):
+    """The loss a model of ``task`` trains on unless told otherwise: CrossEntropy for classes,
+    BinaryCrossEntropy for multi-label targets (``--target a,b`` of 0/1 columns), else MSE."""
+    from .. import losses
+    return {"classification": losses.CrossEntropy, "multilabel": losses.BinaryCrossEntropy}.get(task, losses.MSE)()
 
 
 def model_loss(metadata: dict, task: str):

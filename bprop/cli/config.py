@@ -21,6 +21,7 @@ DEFAULTS = {
     "activation": "relu",
     "init": "auto",
     "batchnorm": False,
+    "sync_batchnorm": False,
     "dropout": 0.0,
     "loss": "auto",
     "optimizer": "adam",

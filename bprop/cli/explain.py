@@ -13,7 +13,15 @@ sample per row), a⁽ˡ⁾ = σ(z⁽ˡ⁾), δ⁽ˡ⁾ = ∂C/∂z⁽ˡ⁾.
 
 With no options: the 1-1-1 sigmoid network of the tutorials (x = 0.5,
 w1 = 0.8, w2 = 0.6, no biases, target 0.9, quadratic cost, η = 0.1), with a
-note on a classic mistake in their sample code.
+note on a classic mistake in their sample code. Every walk-through ends its
+step with "BP3 — the bias": ∂C/∂b = δ beside ∂C/∂W = δᵀ a and both updates
+(for a network without biases, the same step with b = 0 added).
+
+Worked examples (--example NAME; any other option changes one of its values):
+  tutorial-002  the 1-1-1 example of the tutorials (the default)
+  bias          seed 000: a 2-2-1 network with biases, each bias update beside its weights'
+  2-2-2         Mazur's 2-2-2 network with biases, checked against his published numbers
+  adam          one Adam step: m, v, m̂, v̂ of every weight, ε as Kingma & Ba and as seed 004
 
 Weight format (--weights): one matrix per layer, separated by ';'; the rows of
 a matrix separated by '|', the entries of a row by ','. Matrix l is W⁽ˡ⁾ with
@@ -29,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import (UsageError, add_parser, check_name, parse_float, parse_int_list, parse_matrices,
+from .options import (UsageError, add_parser, check_name, did_you_mean, parse_float, parse_int_list, parse_matrices,
                       parse_rows)
 
 EXAMPLES = """\
@@ -38,17 +46,20 @@ EXAMPLES = """\
   bprop explain --format latex > step.tex        # the same step as LaTeX (align* environments)
   bprop explain --layers 2,2,1 --weights "0.15,0.20|0.25,0.30;0.40,0.45" --biases "0.35,0.35;0.60" \\
                 --input 0.05,0.10 --target 0.01 --lr 0.5
+  bprop explain --example 2-2-2                  # Mazur's network, beside his published numbers
+  bprop explain --example adam --lang zh         # one Adam step, in Chinese
   bprop explain --layers 2,3,2 --activation tanh --loss cross_entropy --input "1,2|0,-1" --target "0|1" --seed 3
 """
 
-DEFAULT_LAYERS = [1, 1, 1]
-DEFAULT_WEIGHTS = "0.8;0.6"
-DEFAULT_INPUT = "0.5"
-DEFAULT_TARGET = "0.9"
 
 
 def register(subparsers) -> None:
+    from ..explain.examples import EXAMPLES as WORKED
+    from ..i18n import LANGUAGES
     p = add_parser(subparsers, "explain", __doc__, EXAMPLES)
+    p.add_argument("--example", default=None, metavar="NAME",
+                   help=f"a worked example: {', '.join(WORKED)} (default tutorial-002 when no --layers); "
+                        "e.g. --example bias")
     net = p.add_argument_group("network")
     net.add_argument("--layers", default=None, metavar="N0,N1,...",
                      help="widths of all layers, input first and output last (default 1,1,1); "
@@ -60,7 +71,7 @@ def register(subparsers) -> None:
     net.add_argument("--biases", default=None, metavar="B1;B2;...",
                      help="b of each layer: vectors separated by ';', entries by ','; one number for all; "
                           "or 'none' (the default: no biases); e.g. --biases \"0.35,0.35;0.60\"")
-    net.add_argument("--activation", default="sigmoid", metavar="NAME",
+    net.add_argument("--activation", default=None, metavar="NAME",
                      help="σ after every hidden layer, e.g. --activation tanh (default sigmoid)")
     net.add_argument("--output-activation", default=None, metavar="NAME",
                      help="σ of the output layer (default: --activation for mse, identity for the logit losses "
@@ -75,9 +86,10 @@ def register(subparsers) -> None:
     train.add_argument("--target", default=None, metavar="Y",
                        help="the target y, same format (class labels for cross_entropy); e.g. --target 0.9")
     train.add_argument("--loss", default="mse", metavar="NAME",
-                       help="mse (C = 1/(2n) Σ‖a − y‖², the default), cross_entropy or bce; e.g. --loss mse")
-    train.add_argument("--lr", default="0.1", metavar="η", help="learning rate η, e.g. --lr 0.5 (default 0.1)")
-    train.add_argument("--optimizer", default="sgd", metavar="NAME",
+                       help="mse (C = 1/(2n) Σ‖a − y‖², the default), mae, huber (huber:delta=0.5), "
+                            "cross_entropy (cross_entropy:label_smoothing=0.1) or bce; e.g. --loss mse")
+    train.add_argument("--lr", default=None, metavar="η", help="learning rate η, e.g. --lr 0.5 (default 0.1)")
+    train.add_argument("--optimizer", default=None, metavar="NAME",
                        help="sgd (θ ← θ − η ∂C/∂θ, the default), momentum, nesterov, rmsprop, adam or adamw; "
                             "e.g. --optimizer momentum")
     train.add_argument("--steps", type=int, default=1, metavar="N",
@@ -91,6 +103,9 @@ def register(subparsers) -> None:
                           "e.g. --format markdown")
     out.add_argument("--precision", type=int, default=6, metavar="D",
                      help="decimals shown, e.g. --precision 4 (default 6)")
+    out.add_argument("--lang", default=None, metavar="CODE",
+                     help=f"language of the prose: {', '.join(LANGUAGES)} (default $BPROP_LANG, else en); "
+                          "e.g. --lang zh")
     p.set_defaults(func=run)
 
 
@@ -146,13 +161,31 @@ def build(args):
     from ..layers import Dense
     from ..mlp import build_mlp
 
-    widths = parse_int_list(args.layers, "--layers") if args.layers is not None else list(DEFAULT_LAYERS)
+    from ..explain.examples import EXAMPLES as WORKED
+
+    example = None
+    if args.example is not None:
+        if args.layers is not None:
+            raise UsageError(f"--layers: --example {args.example} fixes the network; drop --layers or --example")
+        key = str(args.example).strip().lower().replace("_", "-")
+        if key not in WORKED:
+            raise UsageError(f"--example: unknown example {args.example!r}; valid examples: {', '.join(WORKED)}"
+                             f"{did_you_mean(key, WORKED)}")
+        example = WORKED[key]
+    elif args.layers is None:
+        example = WORKED["tutorial-002"]
+    given = dict(example.options) if example is not None else {}
+    for key in ("weights", "biases", "input", "target", "lr", "optimizer", "activation"):
+        if getattr(args, key) is not None:
+            given[key] = getattr(args, key)
+    layers = args.layers if args.layers is not None else given["layers"]
+    widths = parse_int_list(layers, "--layers")
     if len(widths) < 2:
         raise UsageError(f"--layers: give at least the input and output widths (e.g. 1,1,1), got {args.layers!r}")
-    default_net = widths == DEFAULT_LAYERS
-    act = check_name("activation", "--activation", args.activation, activations.ACTIVATIONS)
-    loss_name = check_name("loss", "--loss", args.loss, losses.LOSSES)
-    loss = losses.get(loss_name)
+    act = check_name("activation", "--activation", given.get("activation", "sigmoid"), activations.ACTIVATIONS)
+    from .common import parse_loss
+    loss = parse_loss(args.loss)
+    loss_name = loss.spec
     if args.output_activation is None:
         out_act = "identity" if loss.takes_logits else act
     else:
@@ -160,10 +193,10 @@ def build(args):
     if loss.takes_logits and out_act not in ("identity", "linear"):
         raise UsageError(f"--loss {loss_name} takes logits: the output layer must have no activation "
                          f"(--output-activation identity), got {out_act!r}")
-    opt_name = check_name("optimizer", "--optimizer", args.optimizer, optim.NAMES)
-    lr = parse_float(args.lr, "--lr")
+    opt_name = check_name("optimizer", "--optimizer", given.get("optimizer", "sgd"), optim.NAMES)
+    lr = parse_float(given.get("lr", "0.1"), "--lr")
     if lr <= 0:
-        raise UsageError(f"--lr: the learning rate must be positive, got {args.lr}")
+        raise UsageError(f"--lr: the learning rate must be positive, got {given.get('lr')}")
     if args.steps < 1:
         raise UsageError(f"--steps: expected at least 1, got {args.steps}")
     if args.every is not None and args.every < 1:
@@ -171,9 +204,8 @@ def build(args):
     if not 1 <= args.precision <= 15:
         raise UsageError(f"--precision: expected 1 to 15 decimals, got {args.precision}")
     init = check_name("initializer", "--init", args.init, REGISTRY)
-    weights = _weights(args.weights if args.weights is not None else (DEFAULT_WEIGHTS if default_net else None),
-                       widths)
-    biases = _biases(args.biases, widths)
+    weights = _weights(given.get("weights"), widths)
+    biases = _biases(given.get("biases"), widths)
 
     net = build_mlp(widths[0], widths[1:-1], widths[-1], activation=act, output_activation=out_act, init=init,
                     bias=biases is not None, seed=args.seed, dtype="float64")
@@ -183,8 +215,7 @@ def build(args):
         if biases is not None:
             net.params[f"{i}.b"][...] = biases[l]
 
-    x_text = args.input if args.input is not None else (DEFAULT_INPUT if default_net else None)
-    y_text = args.target if args.target is not None else (DEFAULT_TARGET if default_net else None)
+    x_text, y_text = given.get("input"), given.get("target")
     if x_text is None or y_text is None:
         missing = " and ".join(o for o, t in (("--input", x_text), ("--target", y_text)) if t is None)
         raise UsageError(f"{missing}: needed for --layers {','.join(map(str, widths))} "
@@ -208,20 +239,29 @@ def build(args):
         raise UsageError(f"--target: {exc}") from None
     optimizer = optim.get(opt_name, lr=lr)
     plain_sgd = isinstance(optimizer, optim.SGD) and optimizer.momentum == 0
-    tutorial = (default_net and biases is None and act == "sigmoid" and out_act == "sigmoid"
+    tutorial = (widths == [1, 1, 1] and weights is not None and biases is None and act == "sigmoid" and out_act == "sigmoid"
                 and isinstance(loss, losses.MSE) and plain_sgd and len(X) == 1)
-    title = "Backpropagation, step by step" + (": the 1-1-1 sigmoid example of the tutorials" if tutorial else "")
-    setup = Setup(title, widths, act, out_act, loss_name, opt_name, type(optimizer).__name__, lr,
-                  has_bias=biases is not None, plain_sgd=plain_sgd, tutorial=tutorial)
+    is_adam = type(optimizer) is optim.Adam and not optimizer.weight_decay
+    setup = Setup(example.title if example is not None else "", widths, act, out_act, loss_name, opt_name,
+                  type(optimizer).__name__, lr, has_bias=biases is not None, plain_sgd=plain_sgd,
+                  tutorial=tutorial, example=example.name if example is not None else None,
+                  note=example.note if example is not None else "",
+                  checks=example.checks if example is not None else (),
+                  adam=(*optimizer.betas, optimizer.eps) if is_adam else None)
     return net, X, y, loss, optimizer, setup
 
 
 def run(args) -> int:
     from ..explain import RENDERERS, walk
+    from ..i18n import resolve
+    try:
+        lang = resolve(args.lang)
+    except ValueError as exc:
+        raise UsageError(f"--lang: {exc}") from None
     net, X, y, loss, optimizer, setup = build(args)
     every = args.every
     if every is None and args.steps > 10:
         every = max(args.steps // 10, 1)
     w = walk(net, X, y, loss, optimizer, setup, steps=args.steps, every=every)
-    print(RENDERERS[args.format](args.precision).render(w), end="")
+    print(RENDERERS[args.format](args.precision, lang).render(w), end="")
     return 0

@@ -39,7 +39,8 @@ def register(subparsers) -> None:
                    help="activation after the last layer (default none: logits for cross_entropy/bce); "
                         "e.g. --output-activation sigmoid with --loss mse")
     p.add_argument("--loss", default="cross_entropy", metavar="NAME",
-                   help="cross_entropy (default), bce or mse; e.g. --loss mse")
+                   help="cross_entropy (default; cross_entropy:label_smoothing=0.1), bce, mse, mae or huber "
+                        "(huber:delta=0.5); e.g. --loss mse")
     p.add_argument("--init", default="xavier_uniform", metavar="NAME",
                    help="weight initialiser, e.g. --init he_normal (default xavier_uniform)")
     p.add_argument("--batchnorm", action="store_true",
@@ -63,15 +64,16 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .. import activations, data as bdata, losses
+    from .. import activations, data as bdata
     from ..initializers import REGISTRY
     from .console import console, plain, table
 
     act = check_name("activation", "--activation", args.activation, activations.ACTIVATIONS)
     out_act = None if args.output_activation is None else check_name(
         "activation", "--output-activation", args.output_activation, activations.ACTIVATIONS)
-    loss_name = check_name("loss", "--loss", args.loss, losses.LOSSES)
-    loss = losses.get(loss_name)
+    from .common import parse_loss
+    loss = parse_loss(args.loss)
+    loss_name = loss.spec
     init = check_name("initializer", "--init", args.init, REGISTRY)
     if not 0 <= args.dropout < 1:
         raise UsageError(f"--dropout: expected a probability in [0, 1), got {args.dropout}")

@@ -255,3 +255,133 @@ def regression_fit_1d(predict, X_train, y_train, X_test, y_test, path, *, featur
     ax.grid(True, alpha=0.3)
     ax.legend()
     return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- bprop experiment
+def _positive(values) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v) & (v > 0), v, np.nan)
+
+
+def init_gradients(names: list[str], start: list[list[float]], epoch1: list[list[float]], path, *,
+                   title: str = "") -> str:
+    """‖∂C/∂W⁽ˡ⁾‖ per Dense layer, one line per initialiser: at step 0 and after the first epoch (log scale)."""
+    fig, (ax0, ax1) = _figure(11.0, 4.6, ncols=2)
+    for ax, series, when in ((ax0, start, "step 0 (before training)"), (ax1, epoch1, "after epoch 1")):
+        for k, (name, values) in enumerate(zip(names, series)):
+            layers = np.arange(1, len(values) + 1)
+            ax.plot(layers, _positive(values), marker="o", ms=3, color=f"C{k % 10}", label=name,
+                    ls="--" if "+" in name else "-")
+        ax.set_yscale("log")
+        ax.set_xlabel("Dense layer l (1 = next to the input, last = output)")
+        _integer_epochs(ax)
+        ax.set_ylabel("‖∂C/∂W⁽ˡ⁾‖")
+        ax.set_title(when)
+        ax.grid(True, which="both", alpha=0.3)
+    ax0.legend(fontsize="small")
+    fig.suptitle(title or "Gradient norm per layer, one line per initialiser")
+    return _save(fig, path)
+
+
+def init_variance(names: list[str], variances: list[list[float]], path, *, title: str = "") -> str:
+    """Var a⁽ˡ⁾ of every hidden layer at step 0, one line per initialiser (log scale)."""
+    fig, ax = _figure(7.0, 4.6)
+    for k, (name, values) in enumerate(zip(names, variances)):
+        ax.plot(np.arange(1, len(values) + 1), _positive(values), marker="o", ms=3, color=f"C{k % 10}",
+                label=name, ls="--" if "+" in name else "-")
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden layer l")
+    _integer_epochs(ax)
+    ax.set_ylabel("Var a⁽ˡ⁾ (over the batch and the units)")
+    ax.set_title(title or "Activation variance per layer at step 0")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
+def depth_factors(depths, measured, predicted, sigma, weight, grad_first, path, *, title: str = "") -> str:
+    """‖δ⁽¹⁾‖/‖δ⁽ᴸ⁾‖ measured against the seed's ∏σ'·∏‖W‖ factor, and ‖∂C/∂W⁽¹⁾‖, against depth."""
+    fig, (ax0, ax1) = _figure(11.0, 4.6, ncols=2)
+    ax0.plot(depths, _positive(measured), marker="o", label="measured ‖δ⁽¹⁾‖ / ‖δ⁽ᴸ⁾‖")
+    ax0.plot(depths, _positive(predicted), marker="s", ls="--", label="predicted ∏ σ' factor × ∏ W factor")
+    ax0.plot(depths, _positive(sigma), marker=".", ls=":", label="∏ rms σ'(z⁽ˡ⁾)")
+    ax0.plot(depths, _positive(weight), marker=".", ls=":", label="∏ ‖W⁽ˡ⁺¹⁾‖_F / √n")
+    ax0.set_yscale("log")
+    ax0.set_xlabel("hidden layers")
+    ax0.set_title("How much of δ reaches the first layer")
+    ax0.legend(fontsize="small")
+    ax1.plot(depths, _positive(grad_first), marker="o", color="C4")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("hidden layers")
+    ax1.set_ylabel("‖∂C/∂W⁽¹⁾‖ at step 0")
+    ax1.set_title("The first layer's gradient")
+    for ax in (ax0, ax1):
+        ax.set_xticks(list(depths))
+        ax.grid(True, which="both", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def batchnorm_heatmaps(inits: list[str], lrs: list[float], without: np.ndarray, with_bn: np.ndarray, path, *,
+                       title: str = "") -> str:
+    """Final training loss over (initialiser, learning rate), without and with BatchNorm; × marks divergence."""
+    from matplotlib.colors import LogNorm
+    both = np.concatenate([without.ravel(), with_bn.ravel()])
+    finite = both[np.isfinite(both) & (both > 0)]
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (1e-3, 10.0)
+    norm = LogNorm(vmin=lo, vmax=max(hi, lo * 1.01))
+    fig, axes = _figure(11.0, 0.9 + 0.55 * len(inits) + 1.5, ncols=2)
+    im = None
+    for ax, grid, name in zip(axes, (without, with_bn), ("without BatchNorm", "with BatchNorm")):
+        shown = np.where(np.isfinite(grid), grid, np.nan)
+        im = ax.imshow(shown, cmap="viridis_r", norm=norm, aspect="auto")
+        ax.set_xticks(range(len(lrs)))
+        ax.set_xticklabels([f"{lr:g}" for lr in lrs])
+        ax.set_yticks(range(len(inits)))
+        ax.set_yticklabels(inits)
+        ax.set_xlabel("learning rate η")
+        ax.set_title(name)
+        for i in range(len(inits)):
+            for j in range(len(lrs)):
+                v = grid[i, j]
+                ax.text(j, i, "×" if not np.isfinite(v) else f"{v:.3g}", ha="center", va="center", fontsize=9,
+                        color="red" if not np.isfinite(v) else "white")
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="final training loss C (× = diverged)")
+    fig.suptitle(title or "BatchNorm: final loss over initialiser × learning rate")
+    return _save(fig, path)
+
+
+def optimizer_paths(names: list[str], losses: list[list[float]], paths: list[np.ndarray], f, path, *,
+                    minimum=(1.0, 1.0), title: str = "") -> str:
+    """Loss curves of the optimisers on the network, and their paths over f's contours (log-spaced levels)."""
+    fig, (ax0, ax1) = _figure(12.0, 4.8, ncols=2)
+    for k, (name, curve) in enumerate(zip(names, losses)):
+        if len(curve):
+            ax0.plot(np.arange(1, len(curve) + 1), curve, marker="o" if len(curve) <= 30 else None, ms=3,
+                     color=f"C{k}", label=name)
+    ax0.set_yscale("log")
+    ax0.set_xlabel("epoch")
+    _integer_epochs(ax0)
+    ax0.set_ylabel("training loss C")
+    ax0.set_title("Same network, data and budget")
+    ax0.grid(True, which="both", alpha=0.3)
+    ax0.legend(fontsize="small")
+    xs, ys = np.linspace(-2.0, 2.0, 300), np.linspace(-1.0, 3.0, 300)
+    gx, gy = np.meshgrid(xs, ys)
+    Z = f(np.stack([gx, gy], axis=-1))
+    ax1.contour(gx, gy, Z, levels=np.logspace(-1, 3.5, 14), colors="grey", linewidths=0.6)
+    for k, (name, p) in enumerate(zip(names, paths)):
+        ax1.plot(p[:, 0], p[:, 1], color=f"C{k}", lw=1.2, label=name)
+        ax1.plot(p[-1, 0], p[-1, 1], "o", color=f"C{k}", ms=4)
+    ax1.plot(paths[0][0, 0], paths[0][0, 1], "k^", ms=7, label="start")
+    ax1.plot(*minimum, "k*", ms=10, label="minimum")
+    ax1.set_xlim(-2, 2)
+    ax1.set_ylim(-1, 3)
+    ax1.set_xlabel("x")
+    ax1.set_ylabel("y")
+    ax1.set_title("Rosenbrock f = (1 − x)² + 100 (y − x²)²")
+    ax1.legend(fontsize="x-small", loc="lower right")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)

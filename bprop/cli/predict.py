@@ -5,7 +5,8 @@ model's features are taken (in the model's order; others, such as a target
 column, are ignored); without one, the file must have exactly as many
 columns as the model has inputs. The Standardizer saved with the model is
 applied first. Output: a CSV with a 'prediction' column (and with --proba one
-column 'p_<class>' per class), to OUT.csv or to standard output. A label
+column 'p_<class>' per class) — for a multi-label model one 0/1 column per
+label (and with --proba 'p_<label>') — to OUT.csv or to standard output. A label
 that a spreadsheet would run as a formula (starting with = + - @, a tab or a
 carriage return, and not a plain number) is written with a leading ' (OWASP's
 advice against CSV injection). OUT.csv never replaces a file of a run folder
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..io import write_text
 from .options import UsageError, add_parser
+from .runfolder import check_output
 
 EXAMPLES = """\
   bprop predict runs/moons points.csv                    # CSV to standard output
@@ -63,21 +65,6 @@ def spreadsheet_safe(cell) -> str:
         return "'" + text
 
 
-def check_output(output: str, inputs: list[str], force: bool) -> None:
-    """A usage error unless ``-o OUT.csv`` may be written: never a file a run folder owns, nor one of
-    ``inputs``, nor a folder; an existing file only with ``force``."""
-    from .runfolder import owned_by_run
-    if os.path.isdir(output):
-        raise UsageError(f"-o {output} is a folder; give a file name such as {os.path.join(output, 'pred.csv')}")
-    if owned_by_run(output):
-        raise UsageError(f"-o {output} is a file of the run folder {os.path.dirname(output) or '.'}; "
-                         "write the predictions elsewhere, e.g. -o predictions.csv")
-    if os.path.exists(output) and any(os.path.exists(p) and os.path.samefile(output, p) for p in inputs):
-        raise UsageError(f"-o {output} is an input of this command; write the predictions elsewhere")
-    if os.path.lexists(output) and not force:
-        raise UsageError(f"-o {output} exists; give --force to replace it, or another file name")
-
-
 def run(args) -> int:
     import bprop as bp
     from ..data.tabular import read_features
@@ -92,8 +79,8 @@ def run(args) -> int:
     net = bp.load(path)
     meta = net.metadata or {}
     task = meta.get("task", "regression")
-    if args.proba and task != "classification":
-        raise UsageError("--proba needs a classification model; this one does regression")
+    if args.proba and task == "regression":
+        raise UsageError("--proba needs a classification or multi-label model; this one does regression")
     try:
         X, _ = read_features(args.input, feature_names=meta.get("feature_names"), n_features=net.n_in)
     except ValueError as exc:   # the CSV reader's advice for training data: predict has no --target
@@ -110,6 +97,13 @@ def run(args) -> int:
         w.writerow(["prediction"] + ([spreadsheet_safe(f"p_{c}") for c in names] if args.proba else []))
         for i, label in enumerate(labels):
             w.writerow([spreadsheet_safe(label)] + ([f"{p:.6g}" for p in proba[i]] if args.proba else []))
+    elif task == "multilabel":                                   # one 0/1 column per label: σ(z) > ½ ⇔ z > 0
+        names = meta.get("class_names") or [f"label_{j}" for j in range(net.n_out)]
+        proba = model_loss(meta, task).output_to_prediction(out).astype(np.float64) if len(X) else out
+        w.writerow([spreadsheet_safe(c) for c in names] + ([spreadsheet_safe(f"p_{c}") for c in names]
+                                                           if args.proba else []))
+        for i, row in enumerate(out):
+            w.writerow([str(int(v > 0)) for v in row] + ([f"{p:.6g}" for p in proba[i]] if args.proba else []))
     else:
         k = out.shape[1]
         w.writerow(["prediction"] if k == 1 else [f"prediction_{j}" for j in range(k)])

@@ -45,6 +45,12 @@ def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss) -> dict:
         labels = np.asarray(y, dtype=np.int64)
         result["metrics"].update(accuracy=M.accuracy(labels, pred), log_loss=M.log_loss(labels, proba))
         result.update(prediction=pred, proba=proba, confusion=M.confusion_matrix(labels, pred, n_out))
+    elif task == "multilabel":        # one yes/no decision σ(z) > ½, i.e. z > 0, per label
+        pred = (out > 0).astype(np.int64)
+        labels = np.asarray(y, dtype=np.int64).reshape(pred.shape)
+        result["metrics"].update(accuracy=float(np.mean(pred == labels)),
+                                 subset_accuracy=float(np.mean(np.all(pred == labels, axis=1))))
+        result.update(prediction=pred, proba=loss.output_to_prediction(out).astype(np.float64))
     else:
         result["metrics"].update(M.regression_metrics(np.asarray(y, np.float64).reshape(len(X), -1), out))
         result["prediction"] = out
@@ -53,7 +59,8 @@ def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss) -> dict:
 
 METRIC_NOTES = {
     "loss": "C, the training loss (quadratic cost has the ½)",
-    "accuracy": "fraction of correct classes",
+    "accuracy": "fraction of correct classes (multi-label: of correct labels)",
+    "subset_accuracy": "fraction of samples with every label correct",
     "log_loss": "−mean ln p(true class)",
     "mse": "mean of squared residuals (no ½)",
     "rmse": "√MSE",
@@ -91,7 +98,7 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
     from . import plots
     ds, recs = prep.ds, history.records
     made = []
-    metric = "accuracy" if ds.task == "classification" else "rmse"
+    metric = "rmse" if ds.task == "regression" else "accuracy"
 
     def path(name):
         return os.path.join(run_dir, name)
@@ -108,7 +115,7 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
         plots.confusion_matrix(result["confusion"], ds.class_names, path("confusion_matrix.png"),
                                title=f"Confusion matrix — {ds.name} ({prep.eval_part} data)")
         made.append((f"Confusion matrix on the {prep.eval_part} data", "confusion_matrix.png"))
-    else:
+    elif ds.task == "regression":
         plots.residuals(eval_y, result["prediction"], path("residuals.png"),
                         title=f"{ds.name} ({prep.eval_part} data)")
         made.append((f"Predictions and residuals on the {prep.eval_part} data", "residuals.png"))
@@ -166,16 +173,18 @@ def md_code(value) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str:
+def report_markdown(run_dir, net, history, prep, cfg, result, made_plots, lang: str = "en") -> str:
+    from ..i18n import translator
     from .common import describe_layers
+    tr = translator(lang)
     ds = prep.ds
     recs = history.records
     name = md_text(ds.name)
     classes = ", ".join(md_text(c) for c in (ds.class_names or [])[:12])
-    lines = [f"# bprop run: {name}", "", f"{time.strftime('%Y-%m-%d %H:%M:%S')} · bprop "
+    lines = [f"# {tr('bprop run')}: {name}", "", f"{time.strftime('%Y-%m-%d %H:%M:%S')} · bprop "
              f"{__import__('bprop').__version__} · settings in [config.toml](config.toml) "
              f"(repeat with {md_code('bprop train --config ' + os.path.join(run_dir, 'config.toml'))})", ""]
-    lines += ["## Data", "", f"- **{name}**: {md_text(ds.description)}" if ds.description else f"- **{name}**",
+    lines += ["## " + tr("Data"), "", f"- **{name}**: {md_text(ds.description)}" if ds.description else f"- **{name}**",
               f"- task: {ds.task}; {ds.n_features} features; "
               + (f"{ds.n_outputs} classes ({classes}{', …' if ds.n_outputs > 12 else ''})"
                  if ds.task == "classification" else f"{ds.n_outputs} target column(s)"),
@@ -183,11 +192,11 @@ def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str
               f"{ds.n_test} test",
               f"- features standardised: {'yes (x − mean)/std of the training part, saved in model.npz' if prep.standardizer is not None else 'no'}",
               ""]
-    lines += ["## Network", "", f"`{describe_layers(net)}` — **{net.n_params:,} parameters**, {net.dtype.name}", "",
+    lines += ["## " + tr("Network"), "", f"`{describe_layers(net)}` — **{net.n_params:,} parameters**, {net.dtype.name}", "",
               "```", net.summary(), "```", "",
               "Notation: `W (n_out, n_in)`, `Z = A @ W.T + b`, `δ = ∂C/∂Z`.", ""]
     wd = f", weight decay {cfg['weight_decay']:g}" if cfg["weight_decay"] else ""
-    lines += ["## Training", "",
+    lines += ["## " + tr("Training"), "",
               f"- loss: {prep.loss.name}; optimiser {cfg['optimizer']}, lr {cfg['lr']:g}, schedule {cfg['schedule']}{wd}",
               f"- batch size {cfg['batch_size']}, {len(recs)} of {cfg['epochs']} epochs "
               f"({md_text(history.stop_reason or 'completed')})"
@@ -196,19 +205,22 @@ def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str
     if recs:
         last = recs[-1]
         cols = [k for k in last if k not in ("epoch", "time") and not k.startswith("grad_norm/")]
-        lines += ["Last epoch:", "", "| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols),
+        lines += [tr("Last epoch:"), "", "| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols),
                   "| " + " | ".join(f"{last[k]:.4g}" if isinstance(last[k], float) else str(last[k]) for k in cols)
                   + " |", ""]
-    lines += [f"## Final metrics ({prep.eval_part} data, {len(result['prediction'])} samples)", "",
-              "| metric | value | meaning |", "|---|---:|---|"]
+    lines += ["## " + tr("Final metrics ({part} data, {n} samples)").format(part=tr(prep.eval_part),
+                                                                           n=len(result['prediction'])), "",
+              f"| {tr('metric')} | {tr('value')} | {tr('meaning')} |", "|---|---:|---|"]
     for k, v in result["metrics"].items():
         lines.append(f"| {k} | {v:.4f} | {metric_note(k, prep.loss)} |")
     lines.append("")
     if made_plots:
-        lines += ["## Plots", ""]
+        lines += ["## " + tr("Plots"), ""]
+        if lang != "en":
+            lines += [tr("(The plots are labelled in English: bprop ships no CJK font.)"), ""]
         for caption, name in made_plots:
             lines += [f"### {caption}", "", f"![{caption}]({name})", ""]
-    lines += ["## Files", "", "- `model.npz` — the trained network (with the standardizer and class names); "
+    lines += ["## " + tr("Files"), "", "- `model.npz` — the trained network (with the standardizer and class names); "
               "`bprop predict` and `bprop evaluate` read it",
               "- `checkpoint.npz` — model + optimiser state + RNG state + history; "
               f"{md_code(f'bprop train --resume {run_dir} --epochs N')} continues",
@@ -218,7 +230,8 @@ def report_markdown(run_dir, net, history, prep, cfg, result, made_plots) -> str
 
 
 # --------------------------------------------------------------------------- finishing a run
-def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool = True, quiet: bool = False) -> dict:
+def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool = True, quiet: bool = False,
+               lang: str = "en") -> dict:
     """Write model.npz, history, metrics, plots and report.md; print the final metrics."""
     ds = prep.ds
     net.save(os.path.join(run_dir, "model.npz"))
@@ -233,7 +246,7 @@ def finish_run(run_dir: str, net, history, prep, cfg: dict, con, *, plots: bool 
     result = compute_metrics(net, X_eval, y_eval, ds.task, prep.loss)
     made = make_plots(run_dir, net, history, prep, result, X_eval_raw, y_eval) if plots else []
     write_text(os.path.join(run_dir, "report.md"),
-               report_markdown(run_dir, net, history, prep, cfg, result, made))
+               report_markdown(run_dir, net, history, prep, cfg, result, made, lang))
     from .console import plain
     if history.stop_reason and history.stop_reason != "completed":
         con.print(plain(history.stop_reason))

@@ -114,3 +114,17 @@ def locked(folder: str, option: str):
         yield
     finally:
         os.close(fd)
+
+
+def check_output(output: str, inputs: list[str], force: bool, example: str = "predictions.csv") -> None:
+    """A usage error unless ``-o OUT`` (predict's CSV, export's file) may be written: never a file a run
+    folder owns, nor one of ``inputs``, nor a folder; an existing file only with ``force``."""
+    if os.path.isdir(output):
+        raise UsageError(f"-o {output} is a folder; give a file name such as {os.path.join(output, example)}")
+    if owned_by_run(output):
+        raise UsageError(f"-o {output} is a file of the run folder {os.path.dirname(output) or '.'}; "
+                         f"write elsewhere, e.g. -o {example}")
+    if os.path.exists(output) and any(os.path.exists(p) and os.path.samefile(output, p) for p in inputs):
+        raise UsageError(f"-o {output} is an input of this command; write elsewhere, e.g. -o {example}")
+    if os.path.lexists(output) and not force:
+        raise UsageError(f"-o {output} exists; give --force to replace it, or another file name")

@@ -68,7 +68,7 @@ COMMENTS = {
     "test_size": "fraction held out as the test part (reported in report.md)",
     "standardize": "x' = (x − mean) / std, fitted on the training part, saved with the model",
     "layers": "hidden widths; input and output widths come from the data",
-    "loss": "cross_entropy for classification, mse for regression",
+    "loss": "cross_entropy (classification), mse (regression), bce (multi-label); arguments: huber:delta=0.5",
     "lr": "learning rate η",
     "schedule": "constant | step:every=E,gamma=G | exponential:gamma=G | cosine:min_lr=M | warmup:epochs=E | "
                 "plateau:factor=F,patience=P (E in epochs, G per epoch)",
@@ -100,6 +100,8 @@ def register(subparsers) -> None:
                    "training (needs threadpoolctl); default: the libraries' own (one per core). On a machine "
                    "shared with other busy processes give at most the cores this run has to itself: BLAS "
                    "threads spin while they wait. Not saved in config.toml; e.g. --threads 1")
+    g.add_argument("--lang", default=None, metavar="CODE",
+                   help="language of report.md: en or zh (default $BPROP_LANG, else en); e.g. --lang zh")
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="NAME", help="data set (see 'bprop datasets') or csv:PATH, e.g. --data moons "
                    "(default digits)")
@@ -107,7 +109,8 @@ def register(subparsers) -> None:
                    "others: a stratified subset of N samples; e.g. --n-samples 1000")
     g.add_argument("--noise", type=float, metavar="S", help="noise of a synthetic set, e.g. --noise 0.2")
     g.add_argument("--target", metavar="COLUMN", help="csv: target column, by name or index (default the last), "
-                   "e.g. --target price")
+                   "e.g. --target price; several columns of 0/1 labels train a multi-label network with bce, e.g. "
+                   "--target rain,wind")
     g.add_argument("--data-dir", metavar="DIR", help="folder with the MNIST/Fashion-MNIST IDX .gz files "
                    "(else BPROP_DATA_DIR, else the cache, downloading once), e.g. --data-dir ~/data/mnist")
     g.add_argument("--test-size", type=float, metavar="F", help="fraction held out as test data, e.g. --test-size "
@@ -121,9 +124,13 @@ def register(subparsers) -> None:
     g.add_argument("--activation", metavar="NAME", help="hidden activation: relu (default), leaky_relu, elu, "
                    "gelu, tanh, sigmoid, identity; e.g. --activation tanh")
     g.add_argument("--init", metavar="NAME", help="weight initialiser: he_normal for ReLU-like activations and "
-                   "xavier_uniform otherwise by default; e.g. --init orthogonal")
+                   "xavier_uniform otherwise by default; torch_default starts weights and biases as torch.nn.Linear "
+                   "does, U(±1/√n_in); e.g. --init orthogonal")
     g.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
                    help="BatchNorm after every hidden Dense layer (then without bias), e.g. --batchnorm")
+    g.add_argument("--sync-batchnorm", action=argparse.BooleanOptionalAction, default=None,
+                   help="under mpiexec, BatchNorm statistics of the global batch (all-reduced) instead of each "
+                   "process's part: the run then equals the one-process run (with --batchnorm)")
     g.add_argument("--dropout", type=float, metavar="P", help="dropout probability after every hidden "
                    "activation, e.g. --dropout 0.2 (default 0)")
     g.add_argument("--dtype", metavar="DTYPE", help="float32 (default) or float64, e.g. --dtype float64")
@@ -131,8 +138,10 @@ def register(subparsers) -> None:
                    "and optimisers; numba: their compiled one-pass variants and a fused optimiser (pip install "
                    "'bprop[fast]'), the same numbers, faster; default $BPROP_BACKEND, else numpy; e.g. --backend numba")
     g = p.add_argument_group("training")
-    g.add_argument("--loss", metavar="NAME", help="cross_entropy (classification default), mse (regression "
-                   "default; one-hot targets on classes) or bce; e.g. --loss mse")
+    g.add_argument("--loss", metavar="NAME", help="cross_entropy (classification default; "
+                   "cross_entropy:label_smoothing=0.1 smooths the targets), mse (regression default; one-hot "
+                   "targets on classes), mae, huber (huber:delta=0.5), or bce (also for several 0/1 target "
+                   "columns, --target a,b); e.g. --loss huber")
     g.add_argument("--optimizer", metavar="NAME", help="sgd, momentum, nesterov, rmsprop, adam (default), adamw; "
                    "e.g. --optimizer momentum")
     g.add_argument("--lr", type=float, metavar="η", help="learning rate (default: 1e-3 for adam/adamw, 0.01 "
@@ -166,6 +175,7 @@ SETTINGS = {
     "test_size": Interval(Real, 0, 1, closed="left"),
     "standardize": bool,
     "batchnorm": bool,
+    "sync_batchnorm": bool,
     "dropout": Interval(Real, 0, 1, closed="left"),
     "lr": Interval(Real, 0, None, closed="neither"),
     "weight_decay": Interval(Real, 0, None, closed="left"),
@@ -260,7 +270,7 @@ def format_schedule(name: str, params: dict) -> str:
 
 def resolve(args, file_cfg: dict) -> dict:
     """Defaults < config file < command line, every value checked and made concrete."""
-    from .. import activations, losses, optim
+    from .. import activations, optim
     from ..initializers import REGISTRY
 
     given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
@@ -272,6 +282,8 @@ def resolve(args, file_cfg: dict) -> dict:
     out["n_samples"] = None if cfg["n_samples"] is None else _setting(cfg["n_samples"], "n_samples")
     out["noise"] = None if cfg["noise"] is None else _setting(cfg["noise"], "noise")
     out["target"] = None if cfg["target"] is None else cfg["target"]
+    if isinstance(out["target"], list) and out["target"] and all(isinstance(t, str) for t in out["target"]):
+        out["target"] = ",".join(out["target"])      # target = ["rain", "wind"] in a config file: --target rain,wind
     if out["target"] is not None and (not isinstance(out["target"], (str, int)) or isinstance(out["target"], bool)):
         raise UsageError(f"--target: expected a column name or index, got {out['target']!r}")
     out["data_dir"] = None if cfg["data_dir"] is None else _folder(cfg["data_dir"], "data_dir")
@@ -279,7 +291,9 @@ def resolve(args, file_cfg: dict) -> dict:
     if cfg["standardize"] is None:
         # MNIST pixels are already in [0, 1], and border pixels that are almost always 0 would get a tiny
         # std and blow up to z-scores in the thousands on new images: leave image sets as they are.
-        cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist")
+        # Arrays on disk (npy:/npz:) are used as they are: standardising would copy X into memory.
+        cfg["standardize"] = out["data"].lower().replace("_", "-") not in ("mnist", "fashion-mnist") and \
+            not out["data"].lower().startswith(("npy:", "npz:"))
     out["standardize"] = _setting(cfg["standardize"], "standardize")
     out["layers"] = parse_int_list(cfg["layers"], "--layers", allow_empty=True)
     check_network_size(out["layers"])
@@ -290,11 +304,12 @@ def resolve(args, file_cfg: dict) -> dict:
         init = default_init(out["activation"])
     out["init"] = check_name("initializer", "--init", init, REGISTRY)
     out["batchnorm"] = _setting(cfg["batchnorm"], "batchnorm")
+    out["sync_batchnorm"] = _setting(cfg["sync_batchnorm"], "sync_batchnorm")
     out["dropout"] = _setting(cfg["dropout"], "dropout")
-    loss = str(cfg["loss"]).lower().replace("-", "_")
-    if loss != "auto":
-        loss = check_name("loss", "--loss", loss, losses.LOSSES)
-        loss = losses.get(loss).name
+    loss = str(cfg["loss"]).strip()
+    if loss.lower() != "auto":
+        from .common import parse_loss
+        loss = parse_loss(cfg["loss"]).spec
     out["loss"] = loss
     out["optimizer"] = check_name("optimizer", "--optimizer", cfg["optimizer"], optim.NAMES)
     lr = cfg["lr"] if cfg["lr"] is not None else optim.NAMES[out["optimizer"]][1]["lr"]
@@ -352,12 +367,19 @@ class Prepared:
     """The data of a run, split and standardised, and what the network needs to know about it."""
 
     def __init__(self, cfg: dict, ds, standardizer, loss):
+        from .._memmap import is_mapped
         from ..data._dataset import split
         self.ds = ds
         self.task = ds.task
         self.loss = loss
         X, y = ds.X_train, ds.y_train
-        if cfg["val_split"] > 0:
+        if cfg["val_split"] > 0 and is_mapped(X):
+            # a memory map stays one: the validation part is its last rows, a view (see bprop.data.arrays)
+            cut = len(X) - int(math.ceil(cfg["val_split"] * len(X)))
+            if cut < 1:
+                raise ValueError(f"--val-split {cfg['val_split']} leaves no training rows out of {len(X)}")
+            Xt, yt, Xv, yv = X[:cut], y[:cut], X[cut:], y[cut:]
+        elif cfg["val_split"] > 0:
             if len(X) < 2:
                 raise ValueError(f"{ds.name} has {len(X)} training sample(s): too few for --val-split")
             Xt, yt, Xv, yv = split(X, y, test_size=cfg["val_split"], seed=cfg["seed"],
@@ -393,12 +415,15 @@ def choose_loss(cfg: dict, task: str):
     """The loss object of ``cfg["loss"]`` (``"auto"``: the default of the task); usage error for a mismatch."""
     from .. import losses
     from .common import default_loss
-    if cfg["loss"] == "auto":
+    if cfg["loss"].lower() == "auto":
         return default_loss(task)
     loss = losses.get(cfg["loss"])
     if task == "regression" and loss.task != "regression":
         raise UsageError(f"--loss {cfg['loss']} needs class labels, but {cfg['data']} is a regression data set; "
                          "use mse")
+    if task == "multilabel" and loss.task != "multilabel":
+        raise UsageError(f"--loss {cfg['loss']}: the target columns of {cfg['data']} are 0/1 labels (multi-label), "
+                         "trained with --loss bce")
     return loss
 
 
@@ -432,12 +457,14 @@ def build_model(cfg: dict, prep: Prepared):
     from ..mlp import build_mlp
     ds = prep.ds
     net = build_mlp(ds.n_features, cfg["layers"], ds.n_outputs, activation=cfg["activation"],
-                    init=cfg["init"], batchnorm=cfg["batchnorm"], dropout=cfg["dropout"], seed=cfg["seed"],
+                    init=cfg["init"], bias_init="torch_default" if cfg["init"] == "torch_default" else 0.0,
+                    batchnorm=cfg["batchnorm"], dropout=cfg["dropout"], seed=cfg["seed"],
+                    sync_batchnorm=cfg["sync_batchnorm"],
                     dtype=cfg["dtype"], backend=cfg["backend"])
     net.metadata = {
         "data": cfg["data"],
         "task": ds.task,
-        "loss": prep.loss.name,
+        "loss": prep.loss.spec,
         "class_names": ds.class_names,
         "feature_names": list(ds.feature_names),
         "standardizer": None if prep.standardizer is None else prep.standardizer.to_dict(),
@@ -564,36 +591,77 @@ class WriteConfig(Callback):
         write_config(self.run_dir, self.cfg)
 
 
+def _lang(args) -> str:
+    from ..i18n import resolve
+    try:
+        return resolve(args.lang)
+    except ValueError as exc:
+        raise UsageError(f"--lang: {exc}") from None
+
+
 def run(args) -> int:
+    """``bprop train``; under ``mpiexec -n N``, data-parallel (``fit(..., comm=MPI.COMM_WORLD)``).
+
+    Then every process loads the data and builds the same network; rank 0
+    alone holds the run folder's lock, prints and writes the run folder. An
+    error on any rank aborts every rank (one line from the rank that had it),
+    since the others would otherwise wait for it forever.
+    """
+    from .common import mpi_world
+    comm = mpi_world()
+    if comm is None:
+        return _run(args, None)
+    try:
+        return _run(args, comm)
+    except BaseException as exc:  # noqa: BLE001 - one rank stopping alone would hang the others
+        from ..errors import DistributedError, DivergenceError
+        collective = isinstance(exc, (DivergenceError, DistributedError))
+        if comm.Get_rank() == 0 or not collective:
+            who = "" if comm.Get_rank() == 0 else f"rank {comm.Get_rank()}: "
+            print(f"error: {who}{exc}" if not isinstance(exc, KeyboardInterrupt) else "error: interrupted",
+                  file=sys.stderr, flush=True)
+        from .options import EXIT_INTERRUPTED
+        comm.Abort(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else
+                   getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
+        raise
+
+
+def _run(args, comm) -> int:
+    args.lang = _lang(args)
     threads_option(args)                     # a bad --threads is a usage error before any work
     if args.resume is not None:
-        return run_resume(args)
+        return run_resume(args, comm)
     from .runfolder import check_empty, check_not_in_use, clear_for_run, locked
+    root = comm is None or comm.Get_rank() == 0
     file_cfg = {}
     if args.config is not None:
         file_cfg = read_train_config(args.config)
     cfg = resolve(args, file_cfg)
-    quiet = _setting(args.quiet if args.quiet is not None else file_cfg.get("quiet", False), "quiet")
+    quiet = _setting(args.quiet if args.quiet is not None else file_cfg.get("quiet", False), "quiet") or not root
     out = _folder(args.out if args.out is not None else file_cfg["out"], "out") \
         if args.out is not None or "out" in file_cfg else default_out(cfg["data"])
-    check_not_in_use(out, "--out")
-    check_empty(out, bool(args.overwrite))
+    if root:
+        check_not_in_use(out, "--out")
+        check_empty(out, bool(args.overwrite))
     from .common import load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
                       data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
     check_network_size(cfg["layers"], ds.n_features, ds.n_outputs)
     loss = choose_loss(cfg, ds.task)
-    cfg["loss"] = loss.name
+    cfg["loss"] = loss.spec
     prep = Prepared(cfg, ds, None, loss)
     net = build_model(cfg, prep)
     spe = steps_per_epoch(len(prep.X_train), cfg["batch_size"], cfg["batchnorm"])
     optimizer = make_optimizer(cfg, spe)
+    if not root:
+        return _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm)
     with locked(out, "--out"):
         clear_for_run(out, bool(args.overwrite))
-        return _train(args, cfg, quiet, out, ds, prep, net, optimizer)
+        return _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm)
 
 
-def _train(args, cfg, quiet, out, ds, prep, net, optimizer) -> int:
+def _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm=None) -> int:
+    root = comm is None or comm.Get_rank() == 0
     from .console import console
     con = console(quiet=quiet)
     _announce(con, cfg, ds, net, prep, out)
@@ -608,15 +676,17 @@ def _train(args, cfg, quiet, out, ds, prep, net, optimizer) -> int:
         history = net.fit(prep.X_train, prep.targets(prep.y_train), loss=prep.loss, optimizer=optimizer,
                           epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True,
                           validation_data=prep.validation_data, early_stopping=es, clip_norm=cfg["clip_norm"],
-                          callbacks=[WriteConfig(out, cfg), cb], checkpoint=checkpoint, verbose=0,
-                          threads=threads_option(args))
+                          callbacks=[WriteConfig(out, cfg), cb] if root else [], checkpoint=checkpoint,
+                          verbose=0, comm=comm, threads=threads_option(args))
     except KeyboardInterrupt:
         cb.stop()
         return _interrupted(out, cb.last_epoch, cfg["epochs"])
     finally:
         cb.stop()
+    if not root:
+        return 0
     from .report import finish_run
-    finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
+    finish_run(out, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0
 
 
@@ -643,7 +713,7 @@ def _interrupted(out: str, last_epoch: int, epochs: int) -> int:
     return EXIT_INTERRUPTED
 
 
-def run_resume(args) -> int:
+def run_resume(args, comm=None) -> int:
     """``--resume RUN``: read RUN/config.toml and RUN/checkpoint.npz and continue training, holding
     the folder's lock; config.toml is rewritten only once training has really started."""
     run_dir = args.resume
@@ -652,30 +722,35 @@ def run_resume(args) -> int:
     ckpt = os.path.join(run_dir, "checkpoint.npz")
     cfg_path = os.path.join(run_dir, "config.toml")
     from .runfolder import check_not_in_use
-    check_not_in_use(run_dir, "--resume")    # a run still writing there: say so, not "no checkpoint yet"
+    root = comm is None or comm.Get_rank() == 0
+    if root:
+        check_not_in_use(run_dir, "--resume")    # a run still writing there: say so, not "no checkpoint yet"
     for path in (cfg_path, ckpt):
         if not os.path.exists(path):
             raise FileNotFoundError(f"--resume: {run_dir} has no {os.path.basename(path)}; it is not a run "
                                     "folder made by 'bprop train', or no epoch finished")
-    allowed = {"epochs", "data_dir", "quiet", "threads", "resume", "plots", "func", "command"}
+    allowed = {"epochs", "data_dir", "quiet", "threads", "resume", "plots", "lang", "func", "command"}
     extra = [k for k, v in vars(args).items() if k not in allowed and v is not None]
     if extra:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
         raise UsageError(f"--resume continues a run with its own settings; {names} cannot be changed "
                          "(only --epochs, --data-dir, --threads and --quiet)")
     from .runfolder import locked
+    if not root:
+        return _resume(args, run_dir, ckpt, cfg_path, comm)
     with locked(run_dir, "--resume"):
-        return _resume(args, run_dir, ckpt, cfg_path)
+        return _resume(args, run_dir, ckpt, cfg_path, comm)
 
 
-def _resume(args, run_dir: str, ckpt: str, cfg_path: str) -> int:
+def _resume(args, run_dir: str, ckpt: str, cfg_path: str, comm=None) -> int:
+    root = comm is None or comm.Get_rank() == 0
     from ..resume import resume
     from ..training import load_checkpoint
     file_cfg = read_train_config(cfg_path)
     ns = argparse.Namespace(**{k: None for k in DEFAULTS})
     ns.epochs, ns.data_dir = args.epochs, args.data_dir
     cfg = resolve(ns, file_cfg)
-    quiet = bool(args.quiet)
+    quiet = bool(args.quiet) or not root
     _, meta = load_checkpoint(ckpt)
     done = int(meta["epoch"])
     if cfg["epochs"] < done:
@@ -699,13 +774,17 @@ def _resume(args, run_dir: str, ckpt: str, cfg_path: str) -> int:
     cb = LastEpoch() if quiet else EpochTable(con, ds.task, prep.X_val is not None)
     try:
         net, history = resume(ckpt, prep.X_train, prep.targets(prep.y_train), epochs=cfg["epochs"],
-                              validation_data=prep.validation_data, callbacks=[WriteConfig(run_dir, cfg), cb],
-                              verbose=0, backend=cfg["backend"], threads=threads_option(args))
+                              validation_data=prep.validation_data,
+                              callbacks=[WriteConfig(run_dir, cfg), cb] if root else [], verbose=0,
+                              backend=cfg["backend"], checkpoint=ckpt, comm=comm,
+                              threads=threads_option(args))
     except KeyboardInterrupt:
         cb.stop()
         return _interrupted(run_dir, max(cb.last_epoch, done), cfg["epochs"])
     finally:
         cb.stop()
+    if not root:
+        return 0
     from .report import finish_run
-    finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet)
+    finish_run(run_dir, net, history, prep, cfg, con, plots=args.plots, quiet=quiet, lang=args.lang)
     return 0

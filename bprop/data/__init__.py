@@ -13,7 +13,8 @@ Names (``available()`` lists them with a description):
   (:mod:`bprop.data.sklearn_sets`);
 - ``mnist`` and ``fashion-mnist`` from their IDX files, found on disk or
   downloaded once (:mod:`bprop.data.mnist`, :mod:`bprop.data.download`);
-- ``csv:PATH`` (:mod:`bprop.data.tabular`).
+- ``csv:PATH`` (:mod:`bprop.data.tabular`);
+- ``npy:X.npy,y.npy`` and ``npz:FILE``, memory-mapped (:mod:`bprop.data.arrays`).
 
 Importing this package needs NumPy only; scikit-learn and the network
 modules are imported when a data set needs them.
@@ -63,6 +64,9 @@ def available() -> list[tuple[str, str]]:
     """``(name, one-line description)`` of every data set, for ``bprop datasets``."""
     rows = [(name, description) for name, (_, description) in _catalog().items()]
     rows.append(("csv:PATH", "your CSV file: numeric feature columns, target column by --target (default: the last)"))
+    rows.append(("npy:X.npy,y.npy", "your arrays, memory-mapped (X float32/float64, never read whole); "
+                                    "integer y: classes, float y: regression; the last --test-size rows are the test part"))
+    rows.append(("npz:FILE", "the arrays X and y of an np.savez file, memory-mapped as npy:"))
     return rows
 
 
@@ -96,15 +100,16 @@ def load(spec: str, *, n_samples=None, noise=None, seed=0, data_dir=None, target
     data_dir : str or os.PathLike, optional
         MNIST / Fashion-MNIST: folder searched first for the IDX files
         (then ``BPROP_DATA_DIR``, then the cache). Ignored by other sets.
-    target : str or int, optional
+    target : str, int or list, optional
         ``csv:`` only: the target column (name, index or negative index;
-        default the last).
+        default the last), or a list of columns: 0/1 columns make a
+        multi-label task, other numbers a regression on several outputs.
     test_size : float
         Fraction in [0, 1) held out as the test part (stratified for
         classification). MNIST sets keep their official 60 000/10 000 split.
     progress : bool
         Show a progress bar while downloading.
-    task : {"classification", "regression"}, optional
+    task : {"classification", "regression", "multilabel"}, optional
         ``csv:`` only: override the inferred task.
 
     Returns
@@ -129,6 +134,13 @@ def load(spec: str, *, n_samples=None, noise=None, seed=0, data_dir=None, target
     if not isinstance(spec, str):
         raise TypeError(f"data set spec must be a string (a name or csv:PATH), got {type(spec).__name__}")
     test_size = check_test_size(test_size)
+    if spec.lower().startswith(("npy:", "npz:")):
+        for option, value in (("n_samples", n_samples), ("noise", noise), ("target", target), ("task", task)):
+            if value is not None:
+                raise ValueError(f"{option} does not apply to {spec.split(':')[0]}: data (the files are used as "
+                                 f"they are); leave it unset (got {value!r})")
+        from .arrays import load as load_arrays
+        return load_arrays(spec, test_size=test_size)
     if spec.lower().startswith(CSV_PREFIX):
         path = spec[len(CSV_PREFIX):]
         if not path:

@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._memmap import is_mapped
+
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
-TASKS = (CLASSIFICATION, REGRESSION)
+#: several yes/no labels per sample (a CSV file's ``target="a,b"`` of 0/1 columns), trained with BCE
+MULTILABEL = "multilabel"
+TASKS = (CLASSIFICATION, REGRESSION, MULTILABEL)
 
 
 @dataclass(eq=False)
@@ -31,9 +35,11 @@ class Dataset:
         Classification: int64 labels ``0 .. k-1`` of shape ``(n,)``
         (``class_names[y]`` gives the original label). Regression: float64
         targets of shape ``(n,)`` or ``(n, k)``.
-    task : {"classification", "regression"}
+    task : {"classification", "regression", "multilabel"}
+        ``"multilabel"``: ``y`` is ``(n, k)`` of 0/1, one column per label.
     class_names : list of str or None
-        The original label of each class (classification), else ``None``.
+        The original label of each class (classification), the name of each
+        label column (multilabel), else ``None``.
     feature_names : list of str
         One name per column of ``X``.
     description : str
@@ -62,8 +68,10 @@ class Dataset:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"Dataset task must be one of {list(TASKS)}, got {self.task!r}")
-        self.X_train = np.asarray(self.X_train, dtype=np.float64)
-        self.X_test = np.asarray(self.X_test, dtype=np.float64)
+        # a memory-mapped X (npy:/npz:) keeps its file and dtype; anything else becomes float64
+        if not (is_mapped(self.X_train) and self.X_train.dtype in (np.float32, np.float64)):
+            self.X_train = np.asarray(self.X_train, dtype=np.float64)
+            self.X_test = np.asarray(self.X_test, dtype=np.float64)
         for part, X in (("X_train", self.X_train), ("X_test", self.X_test)):
             if X.ndim != 2:
                 raise ValueError(f"Dataset {part} must be 2-D (n_samples, n_features), got shape {X.shape}")
@@ -85,6 +93,13 @@ class Dataset:
             if self.class_names is None:
                 k = int(max(self.y_train.max(initial=-1), self.y_test.max(initial=-1))) + 1
                 self.class_names = [str(c) for c in range(k)]
+            self.class_names = [str(c) for c in self.class_names]
+            self.n_outputs = len(self.class_names)
+        elif self.task == MULTILABEL:
+            self.y_train = np.asarray(self.y_train, dtype=np.float64)
+            self.y_test = np.asarray(self.y_test, dtype=np.float64)
+            if self.y_train.ndim != 2 or not self.class_names or len(self.class_names) != self.y_train.shape[1]:
+                raise ValueError("a multilabel Dataset needs y of shape (n, k) and one class name per column")
             self.class_names = [str(c) for c in self.class_names]
             self.n_outputs = len(self.class_names)
         else:

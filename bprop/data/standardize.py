@@ -67,8 +67,15 @@ class Standardizer:
         X = self._as_2d(X, "fit")
         if len(X) == 0:
             raise ValueError("Standardizer.fit needs at least one sample, got X with 0 rows")
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = X.mean(axis=0), X.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            # Values near the float64 limit (~1e154 and beyond) overflow x²: compute on x / max|x|
+            # per column, then scale back (the same mean and std, no overflow, no warning).
+            big = np.max(np.abs(X), axis=0)
+            big[big == 0] = 1.0
+            Xs = X / big
+            mean, std = Xs.mean(axis=0) * big, Xs.std(axis=0) * big
         # A (near-)constant column is only centred: dividing by ~0 would blow it up.
         tiny = std <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
         self.mean_ = mean

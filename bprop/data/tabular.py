@@ -10,6 +10,9 @@ Rules, in the order they apply:
 - **Target**: ``target`` is a column name, a 0-based index or a negative
   index (``-1`` is the last column, the default). A string that is not a
   column name but reads as an integer is taken as an index.
+  A list of columns (``["a", "b"]``; the CLI's ``--target a,b``) gives
+  several targets: all 0/1 → a multi-label task (one label per column,
+  trained with binary cross-entropy), else a regression on several outputs.
 - **Features**: every other column; each cell must be a finite number.
 - **Task**: a target with a non-numeric value is a classification target;
   a numeric one is classification when it holds only integers and few
@@ -33,6 +36,7 @@ import numpy as np
 
 from ._dataset import (
     CLASSIFICATION,
+    MULTILABEL,
     REGRESSION,
     TASKS,
     Dataset,
@@ -287,6 +291,20 @@ def _encode_target(values: list[str], table: _Table, j: int, task: str | None):
     return np.searchsorted(distinct, y).astype(np.int64), CLASSIFICATION, [_label_to_str(v) for v in distinct]
 
 
+def _encode_targets(table: _Table, columns: list[int], task: str | None):
+    """Several numeric target columns -> (y (n, k), task, class_names): multilabel when all are 0/1."""
+    y = np.column_stack([_numeric(table, j, "target") for j in columns])
+    binary = bool(np.all((y == 0) | (y == 1)))
+    if task is None:
+        task = MULTILABEL if binary else REGRESSION
+    if task == MULTILABEL and not binary:
+        raise ValueError(f"CSV file {table.path!r}: multi-label target columns must hold 0 or 1 only; "
+                         "other numbers make a regression target (leave task to be inferred)")
+    if task == CLASSIFICATION:
+        raise ValueError("several target columns make a multi-label or regression task, not classification")
+    return y, task, [table.names[j] for j in columns] if task == MULTILABEL else None
+
+
 def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0.2, seed=0,
              n_samples=None, header: bool | None = None) -> Dataset:
     """Load a CSV file as a :class:`Dataset` (the rules are in the module docstring).
@@ -337,16 +355,29 @@ def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0
         )
     if len(table.rows) < 2:
         raise ValueError(f"CSV file {table.path!r} has {len(table.rows)} data row; it needs at least 2")
-    j_target = _resolve_target(target, table)
-    features = [j for j in range(len(names)) if j != j_target]
+    if task == MULTILABEL and not isinstance(target, (list, tuple)):
+        target = [target]
+    if isinstance(target, (list, tuple)):
+        if not target:
+            raise ValueError("target is an empty list; give one or more column names or indices")
+        j_targets = [_resolve_target(t, table) for t in target]
+        if len(set(j_targets)) != len(j_targets):
+            raise ValueError(f"target columns {list(target)!r} name a column twice; give each column once")
+        if len(j_targets) == len(names):
+            raise ValueError(f"target columns {list(target)!r} leave CSV file {table.path!r} no feature column")
+        y, task, class_names = _encode_targets(table, j_targets, task)
+    else:
+        j_targets = [_resolve_target(target, table)]
+        y, task, class_names = _encode_target(table.column(j_targets[0]), table, j_targets[0], task)
+    features = [j for j in range(len(names)) if j not in j_targets]
     X = np.column_stack([_numeric(table, j, "feature") for j in features])
-    y, task, class_names = _encode_target(table.column(j_target), table, j_target, task)
     seed = check_seed(seed)
     stratify = task == CLASSIFICATION
     X, y = subsample(X, y, check_n_samples(n_samples, minimum=2), seed=seed, stratify=stratify, what=table.path)
     X_train, y_train, X_test, y_test = split(X, y, test_size=test_size, seed=seed, stratify=stratify,
                                              what=f"CSV file {table.path!r}")
-    detail = f"{len(class_names)} classes" if class_names is not None else "regression"
+    detail = {CLASSIFICATION: f"{len(class_names or ())} classes", MULTILABEL: f"{len(j_targets)} 0/1 labels",
+              REGRESSION: "regression"}[task]
     return Dataset(
         name=f"csv:{table.path}",
         X_train=X_train,
@@ -357,7 +388,8 @@ def read_csv(path, *, target=None, task: str | None = None, test_size: float = 0
         class_names=class_names,
         feature_names=[names[j] for j in features],
         description=f"CSV file {table.path}: {len(X)} rows × {len(features)} features, "
-                    f"target column {names[j_target]!r} ({detail})",
+                    f"target column{'s' if len(j_targets) > 1 else ''} "
+                    f"{', '.join(repr(names[j]) for j in j_targets)} ({detail})",
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..losses import MSE, BinaryCrossEntropy, CrossEntropy
+from ..losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber
 from .step import Setup, Step
 
 SUPERSCRIPT = str.maketrans("0123456789-L+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᴸ⁺")
@@ -45,12 +45,20 @@ class Eq:
     subst: list = field(default_factory=list)   # tokens: ndarray, ("op", name) or Sym
     result: np.ndarray | None = None
     tag: str = ""
+    arrow: bool = False                          # an update θ ← …, also when tagged otherwise
+
+    @property
+    def is_update(self) -> bool:
+        return self.arrow or self.tag == "update"
 
 
 @dataclass
 class Section:
+    """Equations under a title; ``title`` is a message (translated by the renderer) formatted with ``args``."""
+
     title: str
     eqs: list
+    args: dict = field(default_factory=dict)
 
 
 def op(name: str) -> tuple[str, str]:
@@ -76,6 +84,9 @@ class LossFormula:
     text: str                # with {a} for a⁽ᴸ⁾
     latex: str
     link: Sym | None = None  # p = link(z): softmax or σ
+    #: ∇ₐC (a loss on activations) or δ⁽ᴸ⁾ (a logit loss), with {a}, where it is not the (a − y)/n or
+    #: (link(z) − y)/n written out with its numbers; shown with its result only
+    grad: Sym | None = None
 
 
 #: The formula of each built-in loss, by class (a subclass is written as its base).
@@ -86,11 +97,24 @@ FORMULAS = {
     BinaryCrossEntropy: LossFormula(
         "−1/n Σₓ Σⱼ [yⱼ ln σ({a}ⱼ) + (1 − yⱼ) ln(1 − σ({a}ⱼ))]",
         r"-\frac1n\sum_x\sum_j \left[y_j\ln\sigma({a}_j) + (1-y_j)\ln(1-\sigma({a}_j))\right]", Sym("σ", r"\sigma")),
+    MAE: LossFormula("1/n Σₓ Σⱼ |{a}ⱼ − yⱼ|", r"\frac1n\sum_x\sum_j \left|{a}_j - y_j\right|",
+                     grad=Sym("sign({a} − y)/n", r"\mathrm{{sign}}({a} - y)/n")),
+    Huber: LossFormula("1/n Σₓ Σⱼ h_δ({a}ⱼ − yⱼ),  h_δ(r) = ½r² if |r| ≤ δ else δ(|r| − ½δ)",
+                       r"\frac1n\sum_x\sum_j h_\delta({a}_j - y_j),\ h_\delta(r) = \begin{{cases}}\tfrac12 r^2 & "
+                       r"|r|\le\delta\\ \delta(|r| - \tfrac12\delta) & |r|>\delta\end{{cases}}",
+                       grad=Sym("clip({a} − y, −δ, δ)/n", r"\mathrm{{clip}}({a} - y, -\delta, \delta)/n")),
 }
+#: CrossEntropy with label smoothing ε: the targets y' = (1 − ε) y + ε/k.
+SMOOTHED_CROSS_ENTROPY = LossFormula(
+    "−1/n Σₓ Σⱼ y'ⱼ ln softmax({a})ⱼ,  y' = (1 − ε) y + ε/k",
+    r"-\frac1n\sum_x\sum_j y'_j \ln\mathrm{{softmax}}({a})_j,\ y' = (1-\varepsilon)\,y + \varepsilon/k",
+    Sym("softmax", r"\mathrm{softmax}"), grad=Sym("(softmax({a}) − y')/n", r"(\mathrm{{softmax}}({a}) - y')/n"))
 
 
 def formula(loss) -> LossFormula:
     """The :data:`FORMULAS` entry of ``loss``'s class or nearest base class; its name for any other loss."""
+    if isinstance(loss, CrossEntropy) and loss.label_smoothing:
+        return SMOOTHED_CROSS_ENTROPY
     for cls in type(loss).__mro__:
         if cls in FORMULAS:
             return FORMULAS[cls]
@@ -147,13 +171,21 @@ def output_delta(step: Step) -> list[Eq]:
     ls = step.layers[-1]
     aL_t, aL_l = f"a{sup(L)}", f"a^{{({L})}}"
     count = Sym(str(n), str(n))
-    if step.grad_a is None:
-        link = formula(step.loss).link
+    f = formula(step.loss)
+    if f.grad is not None:                 # written as a formula, with the result
+        a_t, a_l = (f"z{sup(L)}", f"z^{{({L})}}") if step.grad_a is None else (aL_t, aL_l)
+        rhs = Sym(f.grad.text.format(a=a_t), f.grad.latex.format(a=a_l))
+        if step.grad_a is None:
+            return [Eq(var("δ", L), rhs, [], ls.delta, tag="BP1")]
+        eqs = [Eq(Sym("∇ₐC", r"\nabla_a C"), rhs, [], step.grad_a)]
+    elif step.grad_a is None:
+        link = f.link
         return [Eq(var("δ", L), Sym(f"({link.text}(z{sup(L)}) − y)/n", rf"({link.latex}(z^{{({L})}}) - y)/n"),
                    [op("lpar"), step.prediction, op("minus"), step.Y, op("rpar"), op("div"), count],
                    ls.delta, tag="BP1")]
-    eqs = [Eq(Sym("∇ₐC", r"\nabla_a C"), Sym(f"({aL_t} − y)/n", rf"({aL_l} - y)/n"),
-              [op("lpar"), out, op("minus"), step.Y, op("rpar"), op("div"), count], step.grad_a)]
+    else:
+        eqs = [Eq(Sym("∇ₐC", r"\nabla_a C"), Sym(f"({aL_t} − y)/n", rf"({aL_l} - y)/n"),
+                  [op("lpar"), out, op("minus"), step.Y, op("rpar"), op("div"), count], step.grad_a)]
     if ls.sigma_prime is None:
         eqs.append(Eq(var("δ", L), Sym("∇ₐC", r"\nabla_a C"), [], ls.delta, tag="BP1"))
     else:
@@ -217,3 +249,89 @@ def update_section(step: Step, setup: Setup) -> Section:
 def step_sections(step: Step, setup: Setup) -> list[Section]:
     """The forward pass, the loss, the backward pass (BP1–BP4, output layer first) and the update."""
     return [forward_section(step), loss_section(step), backward_section(step), update_section(step, setup)]
+
+
+def bias_section(step: Step, setup: Setup) -> Section:
+    r"""BP3 beside BP4 for every layer, output layer first, and both updates.
+
+    .. math::
+
+        \frac{\partial C}{\partial b^{(l)}} = \sum_\text{rows} \delta^{(l)}, \qquad
+        \frac{\partial C}{\partial W^{(l)}} = \delta^{(l)\top} a^{(l-1)}, \qquad
+        b^{(l)} \leftarrow b^{(l)} - \eta\, \frac{\partial C}{\partial b^{(l)}}
+
+    The bias gradient is δ itself because :math:`\partial z/\partial b = 1`;
+    the weight gradient carries the input factor :math:`a^{(l-1)}`.
+    """
+    n = len(step.X)
+    lr = Sym(f"{setup.lr:g}", str(setup.lr))
+    eqs = []
+    for ls in reversed(step.layers):
+        l = ls.l
+        eqs.append(Eq(Sym(f"∂C/∂b{sup(l)}", rf"\partial C/\partial b^{{({l})}}"),
+                      Sym(f"Σ_rows δ{sup(l)}" if n > 1 else f"δ{sup(l)}",
+                          rf"\textstyle\sum_{{\text{{rows}}}} \delta^{{({l})}}" if n > 1 else rf"\delta^{{({l})}}"),
+                      [ls.delta] if n > 1 else [], ls.db, tag="BP3"))
+        eqs.append(Eq(Sym(f"∂C/∂W{sup(l)}", rf"\partial C/\partial W^{{({l})}}"),
+                      Sym(f"δ{sup(l)}ᵀ @ a{sup(l - 1)}", rf"\delta^{{({l})\top}} a^{{({l - 1})}}"),
+                      [ls.delta.T, op("matmul"), ls.a_in], ls.dW, tag="BP4"))
+        if setup.plain_sgd:
+            eqs.append(Eq(var("b", l), Sym(f"b{sup(l)} − η ∂C/∂b{sup(l)}",
+                                           rf"b^{{({l})}} - \eta\,\partial C/\partial b^{{({l})}}"),
+                          [ls.b, op("minus"), lr, op("times"), ls.db], ls.b_new, tag="update"))
+        else:
+            eqs.append(Eq(var("b", l), Sym(f"{setup.optimizer_class} step from ∂C/∂b{sup(l)}",
+                                           rf"\text{{{setup.optimizer_class} step from }}\partial C/\partial b^{{({l})}}"),
+                          [], ls.b_new, tag="update"))
+    return Section("bias and weight gradients of step 1", eqs)
+
+
+def adam_section(step: Step, setup: Setup, name: str, l: int, key: str) -> Section:
+    r"""One Adam step of parameter ``key`` (``name`` of layer ``l``), each moment with its numbers.
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
+        \hat m_t = \frac{m_t}{1-\beta_1^t}, \quad \hat v_t = \frac{v_t}{1-\beta_2^t}
+
+    then Kingma & Ba's :math:`\theta_t = \theta_{t-1} - \eta\,\hat m_t/(\sqrt{\hat v_t} + \varepsilon)`
+    (the optimiser's own result) beside seed 004's
+    :math:`\theta_{t-1} - \eta\,\hat m_t/\sqrt{\hat v_t + \varepsilon}`.
+    m and v are the optimiser's state; m̂, v̂ and the seed's variant are
+    computed here from them, elementwise.
+    """
+    b1, b2, eps = setup.adam
+    t = step.t
+    ls = step.layers[l - 1]
+    theta, g, new = (ls.W, ls.dW, ls.W_new) if name == "W" else (ls.b, ls.db, ls.b_new)
+    m, v = step.opt_after[f"adam.m/{key}"], step.opt_after[f"adam.v/{key}"]
+    m0 = step.opt_before.get(f"adam.m/{key}", np.zeros_like(m))
+    v0 = step.opt_before.get(f"adam.v/{key}", np.zeros_like(v))
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    seed = theta - setup.lr * m_hat / np.sqrt(v_hat + eps)
+    s = f"{sup(l)}"
+    P = f"{name}{s}"
+    Pl = f"{name}^{{({l})}}"
+    num = lambda x: Sym(f"{x:g}", f"{x:g}")  # noqa: E731
+    lr = num(setup.lr)
+    eqs = [
+        Eq(Sym(f"g = ∂C/∂{P}", rf"g = \partial C/\partial {Pl}"), None, [], g),
+        Eq(Sym("m", "m"), Sym("β1 m₀ + (1 − β1) g", r"\beta_1 m_0 + (1 - \beta_1)\, g"),
+           [num(b1), op("times"), m0, op("plus"), num(1 - b1), op("times"), g], m),
+        Eq(Sym("v", "v"), Sym("β2 v₀ + (1 − β2) g ⊙ g", r"\beta_2 v_0 + (1 - \beta_2)\, g \odot g"),
+           [num(b2), op("times"), v0, op("plus"), num(round(1 - b2, 12)), op("times"), g, op("odot"), g], v),
+        Eq(Sym("m̂", r"\hat m"), Sym(f"m / (1 − β1^{t})", rf"m / (1 - \beta_1^{{{t}}})"),
+           [m, op("div"), num(1 - b1**t)], m_hat),
+        Eq(Sym("v̂", r"\hat v"), Sym(f"v / (1 − β2^{t})", rf"v / (1 - \beta_2^{{{t}}})"),
+           [v, op("div"), num(round(1 - b2**t, 12))], v_hat),
+        Eq(Sym("√v̂", r"\sqrt{\hat v}"), None, [], np.sqrt(v_hat)),
+        Eq(Sym("√(v̂ + ε)", r"\sqrt{\hat v + \varepsilon}"), None, [], np.sqrt(v_hat + eps)),
+        Eq(var(name, l), Sym(f"{P} − η m̂ / (√v̂ + ε)", rf"{Pl} - \eta\, \hat m / (\sqrt{{\hat v}} + \varepsilon)"),
+           [theta, op("minus"), lr, op("times"), m_hat, op("div"), op("lpar"), np.sqrt(v_hat), op("plus"),
+            num(eps), op("rpar")], new, tag="Kingma & Ba", arrow=True),
+        Eq(var(name, l), Sym(f"{P} − η m̂ / √(v̂ + ε)", rf"{Pl} - \eta\, \hat m / \sqrt{{\hat v + \varepsilon}}"),
+           [theta, op("minus"), lr, op("times"), m_hat, op("div"), np.sqrt(v_hat + eps)], seed,
+           tag="seed 004", arrow=True),
+    ]
+    return Section("Adam step of {param} (t = {t}, β1 = {b1}, β2 = {b2}, ε = {eps})", eqs,
+                   {"param": P, "t": t, "b1": f"{b1:g}", "b2": f"{b2:g}", "eps": f"{eps:g}"})

@@ -12,11 +12,13 @@ implement the hooks; none of them looks at the format of another.
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from typing import ClassVar
 
 import numpy as np
 
-from .equations import Eq, Section, Sym, step_sections, var
+from ..i18n import translator
+from .equations import Eq, Section, Sym, adam_section, bias_section, step_sections, var
 from .step import Walkthrough, tutorial_mistake
 
 NOTATION = Sym("notation: W⁽ˡ⁾ has shape (n_out, n_in); z⁽ˡ⁾ = a⁽ˡ⁻¹⁾ @ W⁽ˡ⁾ᵀ + b⁽ˡ⁾ "
@@ -40,6 +42,22 @@ MISTAKE = Sym(
 MISTAKE_RULES = (("correct (BP2):", "BP2", Sym("w1 − η ∂C/∂w1", r"w_1 - \eta\,\partial C/\partial w_1")),
                  ("sample code:", "sample code",
                   Sym("w1 − η a1 ∂C/∂w1", r"w_1 - \eta\, a_1\,\partial C/\partial w_1")))
+BIAS_ADDED = Sym(
+    "This network has no biases. Add a bias b⁽ˡ⁾ = 0 to every layer: z⁽ˡ⁾ = a⁽ˡ⁻¹⁾ @ W⁽ˡ⁾ᵀ + b⁽ˡ⁾ is unchanged, so "
+    "the forward pass, C and every δ are those above, and the same step gives:",
+    r"This network has no biases. Add a bias $b^{(l)} = 0$ to every layer: "
+    r"$z^{(l)} = a^{(l-1)} W^{(l)\top} + b^{(l)}$ is unchanged, so the forward pass, $C$ and every $\delta$ "
+    r"are those above, and the same step gives:")
+BIAS_NOTE = Sym(
+    "∂z/∂b = 1, so ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾ (BP3) and b ← b − η δ; the weight gradient ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾ᵀ @ a⁽ˡ⁻¹⁾ (BP4) "
+    "carries the input a⁽ˡ⁻¹⁾ of the layer, and the bias update has no such input factor (seed 000, "
+    "equations 14–15).",
+    r"$\partial z/\partial b = 1$, so $\partial C/\partial b^{(l)} = \delta^{(l)}$ (BP3) and "
+    r"$b \leftarrow b - \eta\,\delta$; the weight gradient $\partial C/\partial W^{(l)} = "
+    r"\delta^{(l)\top} a^{(l-1)}$ (BP4) carries the input $a^{(l-1)}$ of the layer, and the bias update has no "
+    r"such input factor (seed 000, equations 14--15).")
+ADAM_NOTE = ("bprop (like Kingma & Ba and PyTorch) adds ε to √v̂; seed 004 writes θ − η m̂/√(v̂ + ε), with ε under "
+             "the root. The two differ only where v̂ is of the order of ε.")
 W2_IS_RIGHT = r"Its $w_2$ update is right: $w_2 \leftarrow w_2 - \eta\,\partial C/\partial w_2$."
 
 
@@ -54,6 +72,9 @@ class Renderer:
     ----------
     precision : int, default 6
         Decimals of every number (scientific notation below 10^-(precision-2) and from 10^7).
+    lang : str, optional
+        ``"en"`` or ``"zh"`` (default ``$BPROP_LANG``, else English): the prose and headings;
+        the equations are the same in every language.
     """
 
     #: operator token → spelling
@@ -61,9 +82,10 @@ class Renderer:
     #: between the sides of an update θ ← …
     UPDATE = " ← "
 
-    def __init__(self, precision: int = 6):
+    def __init__(self, precision: int = 6, lang: str | None = None):
         self.p = precision
         self.lines: list[str] = []
+        self.tr = translator(lang)
 
     # ------------------------------------------------------------------ numbers and symbols
     def emit(self, text: str = "") -> None:
@@ -132,7 +154,7 @@ class Renderer:
             pieces.append(self.tokens(e.subst))
         if e.result is not None:
             pieces.append(self.arr(e.result))
-        return pieces[0] + (self.UPDATE if e.tag == "update" else " = ") + " = ".join(pieces[1:])
+        return pieces[0] + (self.UPDATE if e.is_update else " = ") + " = ".join(pieces[1:])
 
     def params_line(self, w: Walkthrough, params: dict) -> str:
         return ", ".join(f"{self.sym(var(name, l))} = {self.arr(v)}" for name, l, v in w.params(params))
@@ -161,45 +183,79 @@ class Renderer:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the walk
+    def title(self, sec: Section) -> str:
+        """A section's title in the renderer's language."""
+        return self.tr(sec.title).format(**sec.args)
+
     def render(self, w: Walkthrough) -> str:
         """The whole walk-through as one string."""
-        s = w.setup
+        s, tr = w.setup, self.tr
         self.lines = []
-        self.heading(s.title, level=1)
+        self.heading(tr("Backpropagation, step by step") + (": " + tr(s.title) if s.title else ""), level=1)
         self.emit()
         self.paragraph(self.description(w))
-        self.paragraph(NOTATION)
-        self.sentence(["Start: ", Math(self.params_line(w, w.start)), "; input ", Math(f"x = {self.arr(w.X)}"),
-                       ", target ", Math(f"y = {self.arr(w.Y)}")])
+        if s.note:
+            self.paragraph(tr(s.note))
+        self.paragraph(Sym(tr(NOTATION.text), tr(NOTATION.latex)))
+        self.sentence([tr("Start: "), Math(self.params_line(w, w.start)), tr("; input "),
+                       Math(f"x = {self.arr(w.X)}"), tr(", target "), Math(f"y = {self.arr(w.Y)}")])
         for step in w.steps:
-            self.heading(f"Step {step.number}", level=2)
+            self.heading(tr("Step {n}").format(n=step.number), level=2)
             for sec in step_sections(step, s):
                 self.section(sec)
+            if s.adam is not None:
+                for name, l, _ in w.params(w.start):
+                    self.section(adam_section(step, s, name, l, f"{w.dense[l - 1]}.{name}"))
+                self.paragraph(tr(ADAM_NOTE))
+        if w.bias_step is not None:
+            self.bias(w)
+        if s.checks:
+            self.heading(tr("Checked against the published numbers"), level=2)
+            nine = lambda v: self.decimal(f"{v:.9f}")  # noqa: E731 - the sources print 9 decimals
+            rows = [(c.label, nine(c.published), nine(c.value(w.steps[0])),
+                     self.num(abs(c.value(w.steps[0]) - c.published))) for c in s.checks]
+            self.check_table(rows)
         if w.summaries:
-            self.heading("Training", level=2)
+            self.heading(tr("Training"), level=2)
             small = w.n_params <= 8
             self.summary_table([(r.number, self.num(r.C), self.arr(r.output),
                                  self.params_line(w, r.params) if small else None) for r in w.summaries], small)
-        self.heading(f"After {w.n_steps} step{'s' if w.n_steps != 1 else ''}", level=2)
-        self.sentence(["Output ", Math(f"{self.sym(Sym('a⁽ᴸ⁾', 'a^{(L)}'))} = {self.arr(w.final_output)}"),
-                       " (target ", Math(self.arr(w.Y)), "), ", Math(f"C = {self.num(w.final_C)}"), "; ",
+        self.heading(tr("After {n} step(s)").format(n=w.n_steps), level=2)
+        self.sentence([tr("Output "), Math(f"{self.sym(Sym('a⁽ᴸ⁾', 'a^{(L)}'))} = {self.arr(w.final_output)}"),
+                       tr(" (target "), Math(self.arr(w.Y)), "), ", Math(f"C = {self.num(w.final_C)}"), "; ",
                        Math(self.params_line(w, w.final))])
         if s.tutorial:
             self.mistake(tutorial_mistake(w.steps[0], s.lr), s.lr)
         return "\n".join(self.lines).rstrip() + "\n"
 
+    def bias(self, w: Walkthrough) -> None:
+        """BP3 — the bias: ∂C/∂b = δ beside ∂C/∂W = δᵀ a, and both updates, for step 1."""
+        tr = self.tr
+        self.heading(tr("BP3 — the bias"), level=2)
+        if w.bias_added:
+            self.paragraph(Sym(tr(BIAS_ADDED.text), tr(BIAS_ADDED.latex)))
+        self.section(bias_section(w.bias_step, w.setup))
+        self.paragraph(Sym(tr(BIAS_NOTE.text), tr(BIAS_NOTE.latex)))
+
+    def check_table(self, rows: list[tuple]) -> None:
+        """``(label, published, bprop, |difference|)`` per published number, already spelled."""
+        raise NotImplementedError
+
     def description(self, w: Walkthrough) -> str:
-        s = w.setup
+        s, tr = w.setup, self.tr
         act = s.activation if s.output_activation == s.activation else \
-            f"{s.activation} (output: {s.output_activation})"
-        return (f"network {'-'.join(map(str, s.widths))}, {act}, {'with biases' if s.has_bias else 'no biases'}; "
-                f"loss {s.loss_label}; optimizer {s.optimizer_label}, η = {s.lr:g}; {len(w.X)} sample(s)")
+            tr("{hidden} (output: {output})").format(hidden=s.activation, output=s.output_activation)
+        return tr("network {widths}, {activation}, {biases}; loss {loss}; optimizer {optimizer}, η = {lr}; "
+                  "{n} sample(s)").format(widths="-".join(map(str, s.widths)), activation=act,
+                                          biases=tr("with biases") if s.has_bias else tr("no biases"),
+                                          loss=s.loss_label, optimizer=s.optimizer_label, lr=f"{s.lr:g}",
+                                          n=len(w.X))
 
     def mistake(self, m: dict, lr: float) -> None:
         """The tutorial's w1 update beside BP2's (numbers of :func:`~bprop.explain.step.tutorial_mistake`)."""
-        self.heading("A classic mistake (the tutorial's sample code)", level=2)
+        self.heading(self.tr("A classic mistake (the tutorial's sample code)"), level=2)
         a1 = self.num(m["a1"])
-        self.paragraph(Sym(MISTAKE.text.format(a1=a1), MISTAKE.latex.format(a1=a1)))
+        self.paragraph(Sym(self.tr(MISTAKE.text).format(a1=a1), self.tr(MISTAKE.latex).format(a1=a1)))
         minus, times = self.OPS["minus"], self.OPS["times"]
         factors = ([m["dW1"]], [m["a1"], m["dW1"]])
         rows = []
@@ -233,7 +289,8 @@ class TextRenderer(Renderer):
 
     def heading(self, text, level=2):
         self.emit(text)
-        self.emit("=" * len(text) if level == 1 else "-" * len(text))
+        width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)   # 汉字 take two columns
+        self.emit("=" * width if level == 1 else "-" * width)
         if level > 1:
             self.emit()
 
@@ -248,26 +305,36 @@ class TextRenderer(Renderer):
         self.paragraph(text[:1].lower() + text[1:])
 
     def section(self, sec):
-        self.emit(f"  {sec.title}")
+        self.emit(f"  {self.title(sec)}")
+        width = max([self.TAG_WIDTH] + [len(e.tag) + 3 for e in sec.eqs if e.tag and e.tag != "update"])
         for e in sec.eqs:
             tag = f"[{e.tag}]" if e.tag and e.tag != "update" else ""
-            self.emit(f"    {tag:<{self.TAG_WIDTH}}{self.eq(e)}")
+            self.emit(f"    {tag:<{width}}{self.eq(e)}")
         self.emit()
 
     def summary_table(self, rows, with_params):
         width = len(str(rows[-1][0]))
         for step, c, out, params in rows:
             line = f"  step {step:>{width}}  C = {c}  a⁽ᴸ⁾ = {out}"
-            self.emit(line + (f"  after the update: {params}" if with_params else ""))
+            self.emit(line + (f"  {self.tr('after the update:')} {params}" if with_params else ""))
         self.emit()
-        self.emit("  (C and a⁽ᴸ⁾ are those of the forward pass of that step, before its update)")
+        self.emit("  " + self.tr("(C and a⁽ᴸ⁾ are those of the forward pass of that step, before its update)"))
+        self.emit()
+
+    def check_table(self, rows):
+        tr = self.tr
+        head = (tr("quantity"), tr("published"), "bprop", tr("absolute difference"))
+        widths = [max(len(str(r[k])) for r in rows + [head]) for k in range(4)]
+        for r in [head] + rows:
+            self.emit("  " + "  ".join(str(v).ljust(wd) if k == 0 else str(v).rjust(wd)
+                                       for k, (v, wd) in enumerate(zip(r, widths))))
         self.emit()
 
     def mistake_steps(self, rows):
         for label, _, rule, sub, result in rows:
-            self.emit(f"    {label:<16}w1 ← {rule.text:<19}= {sub} = {result}")
+            self.emit(f"    {self.tr(label):<16}w1 ← {rule.text:<19}= {sub} = {result}")
         self.emit()
-        self.emit("  Its w2 update is right: w2 ← w2 − η ∂C/∂w2 (gradient_output = −∂C/∂w2).")
+        self.emit("  " + self.tr("Its w2 update is right: w2 ← w2 − η ∂C/∂w2 (gradient_output = −∂C/∂w2)."))
         self.emit()
 
 
@@ -309,7 +376,8 @@ class MarkdownRenderer(_LatexMath):
         self.paragraph("".join(f"${p}$" if isinstance(p, Math) else p for p in parts) + ".")
 
     def section(self, sec):
-        self.emit(f"**{sec.title.capitalize()}**")
+        title = self.title(sec)
+        self.emit(f"**{title[:1].upper() + title[1:]}**")
         self.emit()
         for e in sec.eqs:
             tag = f"**{e.tag}** " if e.tag and e.tag != "update" else ""
@@ -322,14 +390,22 @@ class MarkdownRenderer(_LatexMath):
         for step, c, out, params in rows:
             self.emit(f"| {step} | ${c}$ | ${out}$ |" + (f" ${params}$ |" if with_params else ""))
         self.emit()
-        self.emit("C and the output are those of the forward pass of that step, before its update.")
+        self.emit(self.tr("C and the output are those of the forward pass of that step, before its update."))
+        self.emit()
+
+    def check_table(self, rows):
+        tr = self.tr
+        self.emit(f"| {tr('quantity')} | {tr('published')} | bprop | {tr('absolute difference')} |")
+        self.emit("|---|---:|---:|---:|")
+        for label, pub, ours, diff in rows:
+            self.emit(f"| {label} | ${pub}$ | ${ours}$ | ${diff}$ |")
         self.emit()
 
     def mistake_steps(self, rows):
         for _, tag, rule, sub, result in rows:
             self.emit(f"- {tag}: $w_1 \\leftarrow {rule.latex} = {sub} = {result}$")
         self.emit()
-        self.emit(W2_IS_RIGHT)
+        self.emit(self.tr(W2_IS_RIGHT))
         self.emit()
 
 
@@ -337,8 +413,12 @@ def latex_text(text: str) -> str:
     """Unicode prose as LaTeX: Greek letters and operators as math, special characters escaped."""
     repl = {"δ": r"$\delta$", "η": r"$\eta$", "σ": r"$\sigma$", "∂": r"$\partial$", "⊙": r"$\odot$",
             "→": r"$\to$", "≈": r"$\approx$", "−": "-", "×": r"$\times$", "_": r"\_", "%": r"\%", "&": r"\&",
-            "#": r"\#", "ᵀ": r"$^\top$"}
+            "#": r"\#", "ᵀ": r"$^\top$",
+            "√": r"$\surd$", "ε": r"$\varepsilon$", "θ": r"$\theta$", "β": r"$\beta$", "⁺": r"$^+$",
+            "|": r"$|$"}
     out = "".join(repl.get(ch, ch) for ch in text)
+    for text_, tex in (("m\u0302", r"$\hat m$"), ("v\u0302", r"$\hat v$"), ("ᵗ", r"$^t$")):
+        out = out.replace(text_, tex)
     for sup, digit in zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789"):
         out = out.replace(f"⁽{sup}⁾", f"$^{{({digit})}}$")
     return out
@@ -359,13 +439,14 @@ class LatexRenderer(_LatexMath):
         self.emit()
 
     def section(self, sec):
-        self.emit(r"\paragraph{" + sec.title.capitalize() + "}")
+        title = self.title(sec)
+        self.emit(r"\paragraph{" + latex_text(title[:1].upper() + title[1:]) + "}")
         self.emit(r"\begin{align*}")
         rows = []
         for e in sec.eqs:
-            sep = self.UPDATE if e.tag == "update" else " = "
+            sep = self.UPDATE if e.is_update else " = "
             lhs, _, rest = self.eq(e).partition(sep)
-            tag = rf" \tag*{{{e.tag}}}" if e.tag and e.tag != "update" else ""
+            tag = rf" \tag*{{{latex_text(e.tag)}}}" if e.tag and e.tag != "update" else ""
             rows.append(f"  {lhs} &{sep.strip()} {rest}{tag}")
         self.emit(" \\\\\n".join(rows))
         self.emit(r"\end{align*}")
@@ -379,12 +460,22 @@ class LatexRenderer(_LatexMath):
         self.emit(r"\end{tabular}")
         self.emit()
 
+    def check_table(self, rows):
+        tr = self.tr
+        self.emit(r"\begin{tabular}{lrrr}")
+        self.emit(" & ".join(latex_text(h) for h in (tr("quantity"), tr("published"), "bprop",
+                                                      tr("absolute difference"))) + r" \\ \hline")
+        for label, pub, ours, diff in rows:
+            self.emit(f"{latex_text(label)} & ${pub}$ & ${ours}$ & ${diff}$ " + r"\\")
+        self.emit(r"\end{tabular}")
+        self.emit()
+
     def mistake_steps(self, rows):
         self.emit(r"\begin{align*}")
         self.emit(" \\\\\n".join(f"  w_1 &\\leftarrow {rule.latex} = {sub} = {result} \\tag*{{{tag}}}"
                                  for _, tag, rule, sub, result in rows))
         self.emit(r"\end{align*}")
-        self.emit(W2_IS_RIGHT)
+        self.emit(self.tr(W2_IS_RIGHT))
         self.emit()
 
 

@@ -12,11 +12,11 @@ from the optimiser's ``step``.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import optim
 from ..activations import Activation, Identity
 from ..layers import Dense
 
@@ -54,6 +54,9 @@ class Step:
     grad_a: np.ndarray | None       # ∇ₐC, for a loss on activations (None for a logit loss)
     prediction: np.ndarray | None   # softmax(z) or σ(z), for a logit loss (None otherwise)
     layers: list[LayerStep]
+    opt_before: dict = field(default_factory=dict)   # the optimiser's state arrays before the step ("adam.m/0.W")
+    opt_after: dict = field(default_factory=dict)    # and after it
+    t: int = 1                      # the optimiser's step count after this step (Adam's t)
 
 
 @dataclass
@@ -71,6 +74,10 @@ class Setup:
     has_bias: bool
     plain_sgd: bool                 # θ ← θ − η ∂C/∂θ, so the update can be written out
     tutorial: bool = False          # the 1-1-1 example of the tutorials: add the note on its sample code
+    example: str | None = None      # the name of the worked example (bprop.explain.examples), if one
+    note: str = ""                  # what the example is for, where its numbers come from
+    checks: tuple = ()              # published numbers to compare with: Check entries of the example
+    adam: tuple | None = None       # (β1, β2, ε) of a plain Adam step, to show its moments
 
 
 @dataclass
@@ -99,6 +106,8 @@ class Walkthrough:
     n_steps: int = 0
     n_params: int = 0
     dense: list[int] = field(default_factory=list)   # net.layers index of each Dense layer, l = 1..L
+    bias_step: Step | None = None   # step 1 with a bias in every layer (the step itself, or with b = 0 added)
+    bias_added: bool = False        # bias_step is a copy of the network with b = 0 added (it had no biases)
 
     def params(self, params: dict) -> list[tuple[str, int, np.ndarray]]:
         """``(name, l, value)`` of every W and b in ``params``, layer by layer."""
@@ -114,13 +123,9 @@ def _after(net, index: int) -> Activation | None:
 
 
 def _sigma_prime(net, index: int, z: np.ndarray) -> np.ndarray | None:
-    """σ'(z) by the backward pass of (a copy of) the activation after Dense layer ``index``."""
+    """σ'(z) of the activation after Dense layer ``index`` (:meth:`~bprop.activations.Activation.derivative`)."""
     act = _after(net, index)
-    if act is None:
-        return None
-    act = copy.deepcopy(act)
-    act.forward(z.copy(), True)
-    return act.backward(np.ones_like(z))
+    return None if act is None else act.derivative(z)
 
 
 def take_step(net, X, y, loss, optimizer, number: int = 1) -> Step:
@@ -129,7 +134,9 @@ def take_step(net, X, y, loss, optimizer, number: int = 1) -> Step:
     old = {k: v.copy() for k, v in net.params.items()}
     records = net.trace(X, y, loss)
     net.backprop(X, y, loss)
+    before = optimizer.state_dict()["arrays"]
     optimizer.step(net.params, net.grads)
+    after = optimizer.state_dict()["arrays"]
     out = records[-1]["a_out"]
     layers = []
     for l, rec in enumerate(records, start=1):
@@ -144,7 +151,31 @@ def take_step(net, X, y, loss, optimizer, number: int = 1) -> Step:
             b=old[f"{i}.b"] if has_b else None, b_new=net.params[f"{i}.b"].copy() if has_b else None))
     grad_a = None if loss.takes_logits else loss.value_and_grad(out.copy(), Y)[1]
     prediction = loss.output_to_prediction(out) if loss.takes_logits else None
-    return Step(number, X, Y, loss, records[0]["loss"], out, grad_a, prediction, layers)
+    return Step(number, X, Y, loss, records[0]["loss"], out, grad_a, prediction, layers,
+                opt_before=before, opt_after=after, t=optimizer.step_count)
+
+
+def with_zero_bias(net):
+    r"""A copy of ``net`` with a bias :math:`b = 0` in every Dense layer, the same weights otherwise.
+
+    With :math:`b = 0`, :math:`z = a W^\top + b` is unchanged, so the forward
+    pass, C and every δ are those of ``net``; only ∂C/∂b (BP3) and the bias
+    update are new.
+    """
+    from ..network import Sequential
+    cfg = net.get_config()
+    for spec in cfg["layers"]:
+        if spec["type"] == "Dense":
+            spec["bias"] = True
+    twin = Sequential.from_config(cfg, seed=0)
+    for key, value in twin.params.items():
+        if key in net.params:
+            value[...] = net.params[key]
+        elif key.endswith(".b"):
+            value[...] = 0.0
+    for key, value in twin.buffers.items():
+        value[...] = net.buffers[key]
+    return twin
 
 
 def walk(net, X, y, loss, optimizer, setup: Setup, steps: int = 1, every: int | None = None) -> Walkthrough:
@@ -153,6 +184,7 @@ def walk(net, X, y, loss, optimizer, setup: Setup, steps: int = 1, every: int | 
     With ``every = K``, a :class:`Summary` of every K-th step and of the last one.
     """
     X, Y, loss = net.prepare(X, y, loss)
+    start_net = net.copy()
     dense = [i for i, layer in enumerate(net.layers) if isinstance(layer, Dense)]
     w = Walkthrough(setup, X, Y, {k: v.copy() for k, v in net.params.items()}, [], n_steps=steps,
                     n_params=net.n_params, dense=dense)
@@ -164,6 +196,11 @@ def walk(net, X, y, loss, optimizer, setup: Setup, steps: int = 1, every: int | 
             w.summaries.append(Summary(number, step.C, step.output.copy(),
                                        {k: v.copy() for k, v in net.params.items()}))
     final = net.trace(X, y, loss)
+    if w.steps and all(ls.b is not None for ls in w.steps[0].layers):
+        w.bias_step = w.steps[0]
+    else:   # the same first step with b = 0 added to every layer, on a twin of the start
+        twin = with_zero_bias(start_net)
+        w.bias_step, w.bias_added = take_step(twin, X, y, loss, optim.from_config(optimizer.get_config())), True
     w.final_output, w.final_C = final[-1]["a_out"], final[0]["loss"]
     w.final = {k: v.copy() for k, v in net.params.items()}
     return w

@@ -120,6 +120,15 @@ class Layer:
         """JSON-able constructor arguments, with the class name under ``"type"``."""
         return {"type": type(self).__name__}
 
+    def array_shapes(self) -> dict[str, dict[str, tuple]]:
+        """``{"param": {name: shape}, "buffer": {name: shape}}``: what :meth:`build` allocates.
+
+        The one statement of a layer's arrays: ``build`` allocates these shapes,
+        and :mod:`bprop.model_file` checks an untrusted file's arrays against
+        them before building anything. Parameter-free layers have none.
+        """
+        return {"param": {}, "buffer": {}}
+
     def describe(self) -> str:
         """The layer in a few characters, for one-line architectures: ``Tanh``, ``Dense(4→8)``."""
         return type(self).__name__

@@ -52,34 +52,71 @@ class BatchNorm(Layer):
     :func:`_batchnorm_statistics_loop` (μ, σ², running statistics: two passes),
     :func:`_batchnorm_normalise_loop` (Ẑ and Y: one pass) and
     :func:`_batchnorm_backward_loop` (∂C/∂γ, ∂C/∂β, then ∂C/∂Z: two passes).
+
+    ``sync=True`` matters only in a data-parallel run (``fit(..., comm=...)``,
+    :mod:`bprop.training.distributed`), where each rank holds a part of the
+    batch. By default each rank normalises by its own part's statistics (as
+    Horovod and torch DDP do). Synchronised, the statistics are those of the
+    global batch of :math:`n = \sum_r n_r` rows: one ``Allreduce`` of
+    :math:`\sum_i Z_i` gives μ, a second of :math:`\sum_i (Z_i − μ)^2` gives σ²
+    (two passes, as one process computes them), and the backward pass
+    all-reduces :math:`\sum_i g_i` and :math:`\sum_i g_i ⊙ \hat Z_i` — so the run
+    equals the single-process one (``torch.nn.SyncBatchNorm``).
+    Synchronised training runs the NumPy expressions whatever the backend: the
+    compiled loops keep their sums in one call, with no place for the
+    ``Allreduce`` between their passes.
     """
 
     _parameter_constraints = {"n": Interval(Integral, 1, None), "momentum": Interval(Real, 0, 1),
-                              "eps": Interval(Real, 0, None, closed="right")}
+                              "eps": Interval(Real, 0, None, closed="right"), "sync": bool}
 
-    def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5):
+    def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5, sync: bool = False):
         super().__init__()
-        n, self.momentum, self.eps = check_params({"n": n, "momentum": momentum, "eps": eps},
-                                                  self._parameter_constraints).values()
+        n, self.momentum, self.eps, self.sync = check_params(
+            {"n": n, "momentum": momentum, "eps": eps, "sync": sync}, self._parameter_constraints).values()
         self.n_in = self.n_out = n
         self._cache = None
+        #: The communicator of a data-parallel run while it trains (set by the fit loop when ``sync``).
+        self.comm = None
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["comm"] = None          # a communicator is a live connection, never copied
+        return state
+
+    def _sum(self, S: np.ndarray) -> np.ndarray:
+        """``S`` summed over the ranks in place when synchronised (a no-op otherwise)."""
+        if self.comm is not None:
+            from mpi4py import MPI     # only reached in a data-parallel run
+            self.comm.Allreduce(MPI.IN_PLACE, S)
+        return S
+
+    def _count(self, n: int) -> int:
+        return n if self.comm is None else self.comm.allreduce(n)
+
+    #: Initial values: γ = 1, β = 0 (the identity map), running mean 0 and variance 1 (as PyTorch).
+    _INITIAL = {"gamma": 1.0, "beta": 0.0, "running_mean": 0.0, "running_var": 1.0}
+
+    def array_shapes(self):
+        d = (self.n_out,)
+        return {"param": {"gamma": d, "beta": d}, "buffer": {"running_mean": d, "running_var": d}}
 
     def build(self, rng, dtype):
         super().build(rng, dtype)
-        d, dt = self.n_out, self.dtype
-        self.params["gamma"] = np.ones(d, dt)
-        self.params["beta"] = np.zeros(d, dt)
-        self.grads["gamma"] = np.zeros(d, dt)
-        self.grads["beta"] = np.zeros(d, dt)
-        self.buffers["running_mean"] = np.zeros(d, dt)
-        self.buffers["running_var"] = np.ones(d, dt)
+        shapes = self.array_shapes()
+        for name, shape in shapes["param"].items():
+            self.params[name] = np.full(shape, self._INITIAL[name], self.dtype)
+            self.grads[name] = np.zeros(shape, self.dtype)
+        for name, shape in shapes["buffer"].items():
+            self.buffers[name] = np.full(shape, self._INITIAL[name], self.dtype)
 
     def forward(self, A, training=False):
         if A.shape[1] != self.n_in:
             raise ValueError(f"BatchNorm layer {self.index} expects {self.n_in} input features, "
                              f"got {A.shape[1]}")
         gamma, beta = self.params["gamma"], self.params["beta"]
-        n, d = A.shape
+        d = A.shape[1]
+        n = self._count(A.shape[0]) if training else A.shape[0]   # the global batch when synchronised
         if training and n < 2:
             raise ValueError(f"BatchNorm layer {self.index} needs more than 1 sample per batch "
                              "in training mode, got 1 (use a larger batch_size or drop the "
@@ -89,7 +126,7 @@ class BatchNorm(Layer):
         inv_std = self._output("inv_std", (d,), A.dtype, training)
         rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
         D, m = A.dtype.type, self.momentum
-        if self.backend == "numba":
+        if self.backend == "numba" and self.comm is None:
             if training:
                 mu = self._buffer("mu", (d,), A.dtype)
                 _batchnorm_statistics_loop(A, rm, rv, D(1.0 - m), D(m), D(m * n / (n - 1)), D(self.eps),
@@ -101,9 +138,9 @@ class BatchNorm(Layer):
             self._cache = (xhat, inv_std, training)
             return Y
         if training:
-            mu = A.mean(axis=0)                                   # μ
+            mu = self._sum(A.sum(axis=0)) / n                     # μ
             np.subtract(A, mu, out=xhat)                          # Z − μ
-            var = np.mean(np.multiply(xhat, xhat, out=Y), axis=0)  # σ² (Y is scratch here)
+            var = self._sum(np.sum(np.multiply(xhat, xhat, out=Y), axis=0)) / n  # σ² (Y is scratch here)
             rm *= 1.0 - m
             rm += m * mu
             rv *= 1.0 - m
@@ -123,7 +160,7 @@ class BatchNorm(Layer):
 
     def backward(self, dOut, need_input_grad=True):
         xhat, inv_std, training = self._cache
-        if self.backend == "numba":
+        if self.backend == "numba" and self.comm is None:
             d = dOut.shape[1]
             dX = self._buffer("dA", dOut.shape, dOut.dtype)
             _batchnorm_backward_loop(dOut, xhat, self.params["gamma"], inv_std, training, need_input_grad,
@@ -139,10 +176,12 @@ class BatchNorm(Layer):
         if not training:
             g *= inv_std
             return g
-        n = dOut.shape[0]
+        n = self._count(dOut.shape[0])
         t = self._buffer("t", dOut.shape, dOut.dtype)
-        sum_g = g.sum(axis=0)
-        sum_gx = np.sum(np.multiply(g, xhat, out=t), axis=0)
+        sums = np.empty((2, g.shape[1]), g.dtype)
+        g.sum(axis=0, out=sums[0])
+        np.sum(np.multiply(g, xhat, out=t), axis=0, out=sums[1])
+        sum_g, sum_gx = self._sum(sums)
         np.multiply(xhat, sum_gx, out=t)
         g *= n                                                    # ∂C/∂Z = (n g − Σg − Ẑ Σ g⊙Ẑ) / (n√(σ²+ε))
         g -= sum_g
@@ -154,7 +193,10 @@ class BatchNorm(Layer):
         return f"BatchNorm({self.n_out})"
 
     def get_config(self):
-        return {"type": "BatchNorm", "n": self.n_out, "momentum": self.momentum, "eps": self.eps}
+        cfg = {"type": "BatchNorm", "n": self.n_out, "momentum": self.momentum, "eps": self.eps}
+        if self.sync:
+            cfg["sync"] = True
+        return cfg
 
 
 # -- the compiled variant (Sequential(..., backend="numba")) ----------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 from .. import initializers
 from numbers import Integral, Real
 
-from .._validation import Interval, check, check_params
+from .._validation import Interval, check, check_params, is_sparse
 from .base import Layer, check_allocation
 
 
@@ -40,6 +40,13 @@ class Dense(Layer):
     In training mode ``Z`` and ``∂C/∂A`` are written into buffers the layer
     keeps from step to step (``np.matmul(..., out=)``, with ``W.T`` and ``δ.T``
     as views that BLAS reads transposed), so a step allocates nothing.
+
+    A sparse input ``A`` (scipy CSR, as :class:`~bprop.Sequential` passes a
+    sparse ``X`` to its first layer) is never densified: ``Z = A Wᵀ`` is a
+    sparse-times-dense product, and BP4 is computed as
+    :math:`\partial C/\partial W = (A^\top\delta)^\top`, the same
+    :math:`\delta^\top A` with the sparse factor on the left (``Aᵀ`` is CSC
+    without a copy), costing time and memory proportional to the non-zeros.
     """
 
     _parameter_constraints = {"n_in": Interval(Integral, 1, None), "n_out": Interval(Integral, 1, None),
@@ -57,16 +64,22 @@ class Dense(Layer):
         self.bias_init = initializers.get(bias_init)
         self._A: np.ndarray | None = None
 
+    def array_shapes(self):
+        shapes = {"W": (self.n_out, self.n_in)}
+        if self.bias:
+            shapes["b"] = (self.n_out,)
+        return {"param": shapes, "buffer": {}}
+
     def build(self, rng, dtype) -> None:
         super().build(rng, dtype)
+        shapes = self.array_shapes()["param"]
         # W, ∂C/∂W, the initialiser's float64 draw and the optimiser's state: about four copies
-        check_allocation(self.label, "W", (self.n_out, self.n_in), np.float64, copies=4)
+        check_allocation(self.label, "W", shapes["W"], np.float64, copies=4)
         fans = dict(fan_in=self.n_in, fan_out=self.n_out)
-        self.params["W"] = np.ascontiguousarray(self.init((self.n_out, self.n_in), rng, self.dtype, **fans))
-        self.grads["W"] = np.zeros_like(self.params["W"])
-        if self.bias:
-            self.params["b"] = np.ascontiguousarray(self.bias_init((self.n_out,), rng, self.dtype, **fans))
-            self.grads["b"] = np.zeros_like(self.params["b"])
+        for name, init in (("W", self.init), ("b", self.bias_init)):
+            if name in shapes:
+                self.params[name] = np.ascontiguousarray(init(shapes[name], rng, self.dtype, **fans))
+                self.grads[name] = np.zeros_like(self.params[name])
 
     def forward(self, A, training=False):
         if A.shape[1] != self.n_in:
@@ -74,14 +87,20 @@ class Dense(Layer):
                              f"got {A.shape[1]}")
         self._A = A
         Z = self._output("Z", (A.shape[0], self.n_out), A.dtype, training)
-        np.matmul(A, self.params["W"].T, out=Z)                  # Z = A @ W.T
+        if is_sparse(A):
+            Z[...] = A @ self.params["W"].T                      # Z = A @ W.T, sparse × dense
+        else:
+            np.matmul(A, self.params["W"].T, out=Z)              # Z = A @ W.T
         if self.bias:
             Z += self.params["b"]                                #     + b
         return Z
 
     def backward(self, dOut, need_input_grad=True):
         delta = dOut                                             # δ = ∂C/∂Z
-        np.matmul(delta.T, self._A, out=self.grads["W"])          # BP4 (δ.T is a view: BLAS transposes)
+        if is_sparse(self._A):
+            self.grads["W"][...] = (self._A.T @ delta).T          # BP4 δ.T @ A = (A.T @ δ).T, sparse × dense
+        else:
+            np.matmul(delta.T, self._A, out=self.grads["W"])      # BP4 (δ.T is a view: BLAS transposes)
         if self.bias:
             np.sum(delta, axis=0, out=self.grads["b"])            # BP3
         if not need_input_grad:

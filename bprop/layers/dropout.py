@@ -25,12 +25,22 @@ class Dropout(Layer):
         super().__init__()
         (self.p,) = check_params({"p": p}, self._parameter_constraints).values()
         self._mask: np.ndarray | None = None
+        #: In a data-parallel run, ``(a, b, m)``: this rank holds rows ``a:b`` of a global batch of
+        #: ``m`` (set by the fit loop each step). The whole batch's mask is drawn and rows ``a:b``
+        #: are used, so masks and the generator agree with the single-process run.
+        self.part: tuple | None = None
 
     def forward(self, A, training=False):
         if not training or self.p == 0.0:
             self._mask = None
             return A
-        u = self.rng.random(dtype=A.dtype, out=self._buffer("u", A.shape, A.dtype))   # U(0, 1)
+        u = self._buffer("u", A.shape, A.dtype)
+        if self.part is None:
+            self.rng.random(dtype=A.dtype, out=u)                                    # U(0, 1)
+        else:
+            a, b, m = self.part
+            u[...] = self.rng.random(dtype=A.dtype, out=self._buffer("u_batch", (m,) + A.shape[1:],
+                                                                      A.dtype))[a:b]
         keep = np.greater_equal(u, self.p, out=self._buffer("keep", A.shape, bool))  # M = [u ≥ p]
         self._mask = np.multiply(keep, A.dtype.type(1.0 / (1.0 - self.p)), out=u)   # M / (1 − p)
         return np.multiply(A, self._mask, out=self._buffer("A", A.shape, A.dtype))

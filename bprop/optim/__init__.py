@@ -7,7 +7,8 @@ Recipes (each one step equals the ``torch.optim`` class of the same name):
 
 Schedules (:mod:`bprop.optim.schedules`), passed as ``lr``: :class:`Constant`,
 :class:`StepDecay`, :class:`ExponentialDecay`, :class:`CosineDecay`,
-:class:`LinearWarmup`, :class:`ReduceOnPlateau`.
+:class:`LinearWarmup`, :class:`ReduceOnPlateau`, and scikit-learn's MLP rules
+:class:`InvScaling` and :class:`Adaptive`.
 
 The contract the fit loop relies on::
 
@@ -24,9 +25,11 @@ Adam(lr=0.0003, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0)
 from . import schedules, transforms
 from .optimizers import NAMES, SGD, Adam, AdamW, Optimizer, RMSProp, chain, from_config, from_state_dict, get
 from .schedules import (
+    Adaptive,
     Constant,
     CosineDecay,
     ExponentialDecay,
+    InvScaling,
     LinearWarmup,
     ReduceOnPlateau,
     Schedule,
@@ -52,6 +55,8 @@ __all__ = [
     "CosineDecay",
     "LinearWarmup",
     "ReduceOnPlateau",
+    "InvScaling",
+    "Adaptive",
     "clip_grad_norm_",
     "clip_grad_value_",
     "global_norm",

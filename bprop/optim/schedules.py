@@ -40,6 +40,8 @@ __all__ = [
     "CosineDecay",
     "LinearWarmup",
     "ReduceOnPlateau",
+    "InvScaling",
+    "Adaptive",
     "as_schedule",
     "get",
     "from_config",
@@ -373,10 +375,127 @@ class ReduceOnPlateau(Schedule):
         self.n_observed = int(state["n_observed"])
 
 
+class InvScaling(Schedule):
+    r"""scikit-learn's ``learning_rate="invscaling"``: the rate falls with the samples seen.
+
+    .. math:: \eta_k = \frac{\eta_0}{(t + 1)^{p}}, \qquad t = N \left\lfloor k / S \right\rfloor
+
+    where ``t`` counts the training samples of the epochs finished before
+    update ``k`` (``N`` per epoch, ``S`` updates per epoch), so the rate is
+    constant within an epoch and changes at its end, as ``MLPClassifier``'s
+    ``SGDOptimizer.iteration_ends(t_)`` does. (No ``torch`` counterpart.)
+
+    Parameters
+    ----------
+    lr : float
+        η₀ > 0.
+    power_t : float, default 0.5
+        The exponent p ≥ 0.
+    samples_per_epoch : int, default 1
+        N, the training rows of one epoch.
+    steps_per_epoch : int, default 1
+        S, the updates of one epoch.
+    """
+
+    _parameter_constraints = {"lr": LR, "power_t": Interval(Real, 0, None, closed="left"),
+                              "samples_per_epoch": _STEPS, "steps_per_epoch": _STEPS}
+
+    def __init__(self, lr, power_t=0.5, samples_per_epoch=1, steps_per_epoch=1):
+        self.lr, self.power_t, self.samples_per_epoch, self.steps_per_epoch = check_params(
+            {"lr": lr, "power_t": power_t, "samples_per_epoch": samples_per_epoch,
+             "steps_per_epoch": steps_per_epoch}, self._parameter_constraints).values()
+
+    def __call__(self, step):
+        t = self.samples_per_epoch * (step // self.steps_per_epoch)
+        return self.lr / (t + 1) ** self.power_t
+
+    def get_config(self):
+        return {"type": "InvScaling", "lr": self.lr, "power_t": self.power_t,
+                "samples_per_epoch": self.samples_per_epoch, "steps_per_epoch": self.steps_per_epoch}
+
+
+class Adaptive(Schedule):
+    r"""scikit-learn's ``learning_rate="adaptive"``: divide the rate by 5 when the metric stalls.
+
+    The fit loop calls :meth:`observe` once per epoch with the training loss
+    (the validation loss when there is a validation set). With MLP's rule, an
+    epoch *does not improve* when
+
+    .. math:: m > m_\text{best} − \text{tol}
+
+    (``m_best`` is the smallest metric so far, updated by any decrease); after
+    more than ``n_iter_no_change`` such epochs in a row,
+    :math:`\eta \leftarrow \eta \cdot \text{factor}` (``factor = 1/5``) and the
+    count restarts, unless :math:`\eta \le` ``min_lr`` already: then
+    :attr:`exhausted` becomes ``True`` and the estimators stop training.
+    Unlike :class:`ReduceOnPlateau` (PyTorch's, a threshold relative to the
+    metric by default), ``tol`` is absolute, as in scikit-learn.
+
+    Parameters
+    ----------
+    lr : float
+        Initial rate η > 0.
+    tol : float, default 1e-4
+        Least decrease that counts, ≥ 0.
+    n_iter_no_change : int, default 10
+        Epochs without improvement tolerated (one more triggers a reduction).
+    factor : float, default 0.2
+        0 < factor < 1.
+    min_lr : float, default 1e-6
+        Below or at this rate, a further stall sets :attr:`exhausted` instead.
+    """
+
+    _parameter_constraints = {"lr": LR, "tol": Interval(Real, 0, None, closed="left"),
+                              "n_iter_no_change": _COUNT, "factor": Interval(Real, 0, 1, closed="neither"),
+                              "min_lr": Interval(Real, 0, None, closed="left")}
+
+    def __init__(self, lr, tol=1e-4, n_iter_no_change=10, factor=0.2, min_lr=1e-6):
+        self.initial_lr, self.tol, self.n_iter_no_change, self.factor, self.min_lr = check_params(
+            {"lr": lr, "tol": tol, "n_iter_no_change": n_iter_no_change, "factor": factor, "min_lr": min_lr},
+            self._parameter_constraints).values()
+        self.lr = self.initial_lr
+        self.best = math.inf
+        self.no_improvement_count = 0
+        self.exhausted = False
+
+    def __call__(self, step):
+        return self.lr
+
+    def observe(self, metric):
+        """Record one epoch's metric: count a stall, reduce the rate or set :attr:`exhausted`."""
+        m = float(metric)
+        if m > self.best - self.tol:
+            self.no_improvement_count += 1
+        else:
+            self.no_improvement_count = 0
+        if m < self.best:
+            self.best = m
+        if self.no_improvement_count > self.n_iter_no_change:
+            if self.lr <= self.min_lr:
+                self.exhausted = True
+            else:
+                self.lr *= self.factor
+                self.no_improvement_count = 0
+
+    def get_config(self):
+        return {"type": "Adaptive", "lr": self.initial_lr, "tol": self.tol,
+                "n_iter_no_change": self.n_iter_no_change, "factor": self.factor, "min_lr": self.min_lr}
+
+    def state_dict(self):
+        return {"lr": self.lr, "best": self.best if math.isfinite(self.best) else None,
+                "no_improvement_count": self.no_improvement_count, "exhausted": self.exhausted}
+
+    def load_state_dict(self, state):
+        self.lr = float(state["lr"])
+        self.best = math.inf if state["best"] is None else float(state["best"])
+        self.no_improvement_count = int(state["no_improvement_count"])
+        self.exhausted = bool(state["exhausted"])
+
+
 # -- registry -------------------------------------------------------------------------
 
 _CLASSES = {c.__name__: c for c in (Constant, StepDecay, ExponentialDecay, CosineDecay, LinearWarmup,
-                                    ReduceOnPlateau)}
+                                    ReduceOnPlateau, InvScaling, Adaptive)}
 
 def as_schedule(lr) -> Schedule:
     """A :class:`Schedule` as is; a number as :class:`Constant` (checked: lr > 0)."""
@@ -433,6 +552,9 @@ RECIPES = {
     "warmup": Recipe(LinearWarmup, {"warmup_steps": lambda r: max(min(5 * r.steps_per_epoch, r.total_steps // 10), 1)},
                      lengths=("warmup_steps",)),
     "plateau": Recipe(ReduceOnPlateau),
+    # scikit-learn's MLP learning_rate="invscaling" and "adaptive"
+    "invscaling": Recipe(InvScaling, {"steps_per_epoch": lambda r: r.steps_per_epoch}),
+    "adaptive": Recipe(Adaptive),
 }
 #: The schedule names, each with its class.
 NAMES = {name: recipe.cls for name, recipe in RECIPES.items()}

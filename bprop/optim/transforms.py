@@ -61,6 +61,7 @@ POSITIVE = Interval(Real, 0, None, closed="neither")  # clipping thresholds: x >
 __all__ = [
     "Transform",
     "AddDecayedWeights",
+    "AddL1Penalty",
     "Trace",
     "ScaleByRMS",
     "ScaleByAdam",
@@ -203,6 +204,38 @@ class AddDecayedWeights(Transform):
 
     def get_config(self):
         return {"type": "AddDecayedWeights", "weight_decay": self.weight_decay}
+
+
+class AddL1Penalty(Transform):
+    r"""Add the gradient of an L1 penalty :math:`\lambda \lVert\theta\rVert_1` to the update:
+    :math:`u \leftarrow u + \lambda\,\mathrm{sign}(\theta)` (0 where :math:`\theta = 0`, the subgradient
+    that keeps a zero weight at zero).
+
+    First in a chain, before any scaling, it is L1 regularisation of the loss
+    (what TensorFlow Playground's "L1" adds), ``chain(AddL1Penalty(λ), *SGD(η).transforms)``.
+
+    Parameters
+    ----------
+    l1 : float
+        λ ≥ 0.
+    """
+
+    name = "l1"
+    _parameter_constraints = {"l1": NON_NEGATIVE}
+
+    def __init__(self, l1):
+        super().__init__()
+        (self.l1,) = check_params({"l1": l1}, self._parameter_constraints).values()
+
+    def update(self, updates, params, step, scratch):
+        for key, u in updates.items():
+            tmp = scratch[key]
+            np.sign(params[key], out=tmp)
+            tmp *= self.l1
+            u += tmp
+
+    def get_config(self):
+        return {"type": "AddL1Penalty", "l1": self.l1}
 
 
 class Trace(Transform):
@@ -549,7 +582,7 @@ class ScaleByLearningRate(Transform):
         self._schedule.load_state_dict(state)
 
 
-_CLASSES = {c.__name__: c for c in (AddDecayedWeights, Trace, ScaleByRMS, ScaleByAdam, ClipByGlobalNorm,
+_CLASSES = {c.__name__: c for c in (AddDecayedWeights, AddL1Penalty, Trace, ScaleByRMS, ScaleByAdam, ClipByGlobalNorm,
                                     ClipByValue, ScaleByLearningRate)}
 
 

@@ -33,7 +33,8 @@ BEST_PREFIX = "best/"
 SETTINGS = {"batch_size": Interval(Integral, 1, None), "shuffle": bool,
             "validation_split": Interval(Real, 0, 1, closed="left"),
             "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
-            "clip_value": [None, Interval(Real, 0, None, closed="neither")]}
+            "clip_value": [None, Interval(Real, 0, None, closed="neither")],
+            "alpha": Interval(Real, 0, None)}
 #: The JSON fields of a checkpoint besides the model's, and what each must be.
 FIELDS = {"epoch": Interval(Integral, 0, None), "epochs": Interval(Integral, 0, None),
           "rng_state": dict, "optimizer": dict, "loss": [str, dict], "settings": dict,
@@ -79,6 +80,7 @@ def save_checkpoint(path, run: Run, epoch: int) -> None:
         "early_stopping": None if es is None else vars(es),
         "early_stopping_state": run.state.es_state,
         "history": run.state.history.to_dict(),
+        "ranks": run.state.ranks,
     })
     write_npz_atomic(path, arrays, meta)
 
@@ -120,8 +122,11 @@ def check_checkpoint(meta: dict, shapes: dict, path: str) -> None:
         if name not in meta:
             raise ValueError(f"{path}: the checkpoint has no {name!r} entry; the file is not complete")
         _field(meta[name], path, name, constraint)
+    if "ranks" in meta:       # absent from checkpoints of bprop before data-parallel training: 1
+        _field(meta["ranks"], path, "ranks", Interval(Integral, 1, None))
     check_rng_state(meta["rng_state"], path, "rng_state")
-    _fields(meta["settings"], path, "settings", SETTINGS, required=True)
+    # "alpha" came later: a checkpoint without it trained with alpha = 0
+    _fields({"alpha": 0.0, **meta["settings"]}, path, "settings", SETTINGS, required=True)
     try:
         get_loss(meta["loss"])
         if meta["early_stopping"] is not None:
@@ -214,7 +219,7 @@ def restore_run(net, arrays: dict, meta: dict, X, y, *, epochs: int | None = Non
     history = History.from_dict(meta["history"])
     history.stop_reason = ""
     state = RunState(history=history, es_state=dict(meta.get("early_stopping_state") or {}),
-                     best_state=strip_prefix(BEST_PREFIX, arrays) or None)
+                     best_state=strip_prefix(BEST_PREFIX, arrays) or None, ranks=int(meta.get("ranks", 1)))
     split = (arrays["split/train"], arrays["split/val"]) if "split/train" in arrays else None
     run = start_run(net, X, y, loss=get_loss(meta["loss"]),
                     optimizer=unpack_optimizer_state(meta["optimizer"], arrays),

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_array, check_number, check_same_length
+from .._memmap import PageBudget, RowReader, is_mapped
+from .._validation import check_array, check_number, check_same_length, is_sparse, n_rows
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class TrainingData:
     validation set (``None``: none); ``split`` the ``(train, val)`` row
     indices of a ``validation_split`` (``None`` when there was none or when
     ``validation_data`` was given), kept so a checkpoint holds them.
+
+    ``X`` is never copied: after a ``validation_split`` both ``X`` and
+    ``X_val`` are the caller's whole array and ``rows``/``val_rows`` the
+    indices of their samples (``None``: every row), so a memory-mapped ``X``
+    stays on disk. ``Y`` and ``weights`` (small) hold the training rows only.
     """
 
     X: np.ndarray
@@ -31,6 +37,18 @@ class TrainingData:
     X_val: np.ndarray | None
     Y_val: np.ndarray | None
     split: tuple[np.ndarray, np.ndarray] | None
+    rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
+
+    @property
+    def n_train(self) -> int:
+        return n_rows(self.X) if self.rows is None else len(self.rows)
+
+    @property
+    def n_val(self) -> int:
+        if self.X_val is None:
+            return 0
+        return n_rows(self.X_val) if self.val_rows is None else len(self.val_rows)
 
 
 def labels_of(Y: np.ndarray, task: str) -> np.ndarray | None:
@@ -107,18 +125,19 @@ def prepare_data(net, X, y, loss, *, sample_weight=None, class_weight=None, vali
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         X_val, Y_val, _ = net.prepare(validation_data[0], validation_data[1], loss)
         return TrainingData(X, Y, weights, X_val, Y_val, None), loss
+    n = n_rows(X)
     if split is not None:
-        if split[0].max(initial=-1) >= len(X) or split[1].max(initial=-1) >= len(X):
-            raise ValueError(f"the checkpoint's validation split does not fit X with {len(X)} rows: "
+        if split[0].max(initial=-1) >= n or split[1].max(initial=-1) >= n:
+            raise ValueError(f"the checkpoint's validation split does not fit X with {n} rows: "
                              "pass the same data as the original fit")
     elif validation_split > 0:
         labels = np.argmax(Y, axis=1) if loss.task == "classification" else None
-        split = stratified_split(len(X), validation_split, labels, net.rng)
+        split = stratified_split(n, validation_split, labels, net.rng)
     if split is None:
         return TrainingData(X, Y, weights, None, None, None), loss
     train, val = split
-    return TrainingData(X[train], Y[train], None if weights is None else weights[train], X[val], Y[val],
-                        split), loss
+    return TrainingData(X, Y[train], None if weights is None else weights[train], X, Y[val], split,
+                        rows=train, val_rows=val), loss
 
 
 def batch_bounds(n: int, batch_size: int, merge_singleton: bool) -> list[tuple[int, int]]:
@@ -138,19 +157,69 @@ class Batches:
 
     A shuffled batch is gathered row by row into a small buffer per array,
     reused from batch to batch (contiguous, still in cache for the matmuls
-    that follow, no X-sized copy). ``None`` arrays give ``None``.
+    that follow, no X-sized copy). ``None`` arrays give ``None``. ``rows``
+    (one entry per array, ``None``: the array itself) maps sample ``i`` to row
+    ``rows[i]`` of its array — the training rows of an ``X`` left whole. How
+    rows are read depends on the array (:class:`Rows`): a memory map's
+    scattered rows come from its file, a sparse (CSR) array gives a CSR batch.
     """
 
-    def __init__(self, arrays, width: int):
+    def __init__(self, arrays, width: int, rows=None):
         self.arrays = tuple(arrays)
-        self.buffers = tuple(None if a is None else np.empty((width,) + a.shape[1:], a.dtype)
+        self.rows = tuple(rows) if rows is not None else (None,) * len(self.arrays)
+        self.sources = tuple(None if a is None else Rows(a, r) for a, r in zip(self.arrays, self.rows))
+        self.buffers = tuple(None if a is None or is_sparse(a) else np.empty((width,) + a.shape[1:], a.dtype)
                              for a in self.arrays)
 
     def take(self, start: int, end: int, perm: np.ndarray | None) -> tuple:
-        """The batch of every array: rows ``start:end``, or rows ``perm[start:end]`` when shuffled."""
-        if perm is None:
-            return tuple(None if a is None else a[start:end] for a in self.arrays)
-        idx = perm[start:end]
-        # mode="clip": the indices are in range; "raise" would copy through a temporary.
-        return tuple(None if a is None else np.take(a, idx, axis=0, out=buf[:end - start], mode="clip")
-                     for a, buf in zip(self.arrays, self.buffers))
+        """The batch of every array: samples ``start:end``, or samples ``perm[start:end]`` when shuffled."""
+        idx = None if perm is None else perm[start:end]
+        return tuple(None if src is None else src.take(start, end, idx, None if buf is None else buf[:end - start])
+                     for src, buf in zip(self.sources, self.buffers))
+
+
+class Rows:
+    """Samples of one array (a dense array, a memory map or a CSR matrix), read the way its kind needs.
+
+    Sample ``i`` is row ``rows[i]`` of ``a`` (``rows=None``: row ``i``).
+    Consecutive rows are a slice (a view; a CSR slice copies only their
+    non-zeros); scattered ones are gathered: from a C-ordered memory map's
+    file with ``os.preadv`` (:class:`bprop._memmap.RowReader`: touching the
+    map would pull whole page-cache folios into the resident set), from CSR
+    as a CSR matrix of those rows (``a[idx]``), else with ``np.take``. A
+    memory map's pages are released as its rows are read
+    (:class:`bprop._memmap.PageBudget`).
+    """
+
+    def __init__(self, a, rows=None):
+        self.a, self.rows = a, rows
+        self.n = n_rows(a) if rows is None else len(rows)
+        self.sparse = is_sparse(a)
+        self.pages = PageBudget(a) if is_mapped(a) else None
+        self.reader = RowReader.of(a)
+
+    def take(self, start: int, end: int, idx: np.ndarray | None = None, out: np.ndarray | None = None):
+        """Samples ``start:end``, or samples ``idx`` when given; gathered dense rows go into ``out`` if given."""
+        if self.rows is None and idx is None:
+            batch = self.a[start:end]
+        else:
+            at = idx if self.rows is None else self.rows[start:end] if idx is None else self.rows[idx]
+            if self.sparse:
+                return self.a[at]
+            if out is None:
+                out = np.empty((len(at),) + self.a.shape[1:], self.a.dtype)
+            if self.reader is not None:     # a memory map: read the rows from the file, map nothing
+                return self.reader.take(at, out)
+            # mode="clip": the indices are in range; "raise" would copy through a temporary.
+            batch = np.take(self.a, at, axis=0, out=out, mode="clip")
+        if self.pages is not None:
+            self.pages.add(batch.nbytes)
+        return batch
+
+
+def batch_total(weights: np.ndarray | None, start: int, end: int, perm: np.ndarray | None) -> float:
+    """The size of the batch of samples ``start:end`` (``perm[start:end]`` when shuffled): its row
+    count, or the sum of its sample weights when weighted."""
+    if weights is None:
+        return float(end - start)
+    return float(np.sum(weights[start:end] if perm is None else weights[perm[start:end]], dtype=np.float64))

@@ -38,6 +38,11 @@ class History:
     def __len__(self) -> int:
         return len(self.records)
 
+    def _repr_html_(self) -> str:
+        """The loss per epoch as a sparkline and the last epoch's numbers, for notebooks."""
+        from .. import _html
+        return _html.history(self)
+
     def __getitem__(self, key: str) -> list:
         """Per-epoch values of one column, e.g. ``history["val_loss"]``."""
         if not any(key in r for r in self.records):

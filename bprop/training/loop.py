@@ -17,18 +17,20 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .._threads import check_threads, limit_threads
-from .._validation import check_number, check_positive_int
+from .._validation import all_finite, check_number, check_positive_int
 from ..errors import DivergenceError
-from ..layers import BatchNorm, Dense
+from ..layers import BatchNorm, Dense, Dropout
 from ..optim.transforms import clip_grad_norm_, clip_grad_value_
 from .callbacks import Callback, EarlyStopping, as_callbacks
 from .checkpoints import save_checkpoint
-from .data import Batches, batch_bounds, labels_of
+from .data import Batches, batch_bounds, batch_total, labels_of
+from .distributed import DataParallel
 from .history import History
 from .meter import EpochMeter, evaluate
 from .run import Run, RunState, Settings, start_run
@@ -38,13 +40,16 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         validation_data=None, validation_split: float = 0.0, early_stopping=None,
         clip_norm: float | None = None, clip_value: float | None = None, callbacks=(),
         checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None,
-        threads: int | None = None) -> History:
+        alpha: float = 0.0, comm=None, threads: int | None = None) -> History:
     r"""Train ``net`` with mini-batch gradient descent; returns a :class:`History`.
 
     Parameters
     ----------
     net : Sequential
-    X : array-like (n, n_in)
+    X : array-like (n, n_in) or scipy.sparse matrix
+        A sparse ``X`` (any scipy.sparse format, kept as CSR) is never
+        densified: each batch gathers its rows from the CSR matrix and the
+        first Dense layer multiplies them sparsely (see :class:`~bprop.Dense`).
     y : array-like
         Targets for ``loss`` (class labels or one-hot rows for CrossEntropy).
     loss : Loss or str
@@ -80,6 +85,26 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         Per-sample weights: each batch's loss is ``Σ w_x C_x / Σ w_x``.
     class_weight : dict or "balanced", optional
         Multiplies each sample's weight by its class's weight (CrossEntropy only).
+    alpha : float, default 0.0
+        L2 penalty on the Dense weights (biases excluded), with the semantics
+        of scikit-learn's MLP ``alpha``: each batch's cost becomes
+
+        .. math:: C_\text{batch} + \frac{\alpha}{2 n_b} \sum_{l} \lVert W_l \rVert_F^2,
+
+        so :math:`\alpha W_l / n_b` is added to every :math:`\partial C/\partial W_l`
+        before clipping and the optimiser step (:math:`n_b` is the batch's row count,
+        or the sum of its sample weights when weighted). Unlike an optimiser's
+        ``weight_decay`` (PyTorch's: :math:`\lambda\theta` added to the gradient of
+        every parameter, biases included, independent of the batch size), its
+        strength falls as the batch grows, and the loss in the History includes it.
+    comm : mpi4py communicator, optional
+        Data-parallel training (:mod:`bprop.training.distributed`): every rank
+        of ``comm`` calls ``fit`` with the same arguments and data; each
+        global batch is split into one contiguous part per rank and the
+        gradients are summed with one ``Allreduce`` per step, so the run
+        equals the single-process one to rounding. Rank 0's parameters and
+        generator are broadcast first; rank 0 alone prints and writes the
+        checkpoint; the validation metrics are those of the whole validation set.
     threads : int, optional
         At most this many threads for NumPy's BLAS (through ``threadpoolctl``,
         ``pip install 'bprop[threads]'``) and numba while this call trains; the
@@ -107,6 +132,7 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         raise TypeError(f"optimizer must be a bprop.optim optimiser (e.g. bp.optim.Adam(1e-3)), "
                         f"got {optimizer!r}")
     check_number(validation_split, "validation_split", low=0.0, high=1.0, high_open=True)
+    alpha = check_number(alpha, "alpha", low=0.0)
     for name, v in (("clip_norm", clip_norm), ("clip_value", clip_value)):
         if v is not None:
             check_number(v, name, low=0.0, low_open=True)
@@ -116,26 +142,78 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
-                        early_stopping=early_stopping)
+                        early_stopping=early_stopping, alpha=alpha)
     threads = check_threads(threads)
-    run = start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
-                    validation_data=validation_data, validation_split=validation_split,
-                    sample_weight=sample_weight, class_weight=class_weight)
-    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose,
+
+    def start():
+        return start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
+                         validation_data=validation_data, validation_split=validation_split,
+                         sample_weight=sample_weight, class_weight=class_weight)
+    if comm is None:
+        run = start()
+    else:
+        parallel = DataParallel(comm)
+        parallel.broadcast_network(net)   # before the validation split draws from net.rng
+        run = parallel.agree(start, "check its data")
+    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose, comm=comm,
                  threads=threads)
 
 
 def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose: int = 1,
-          threads: int | None = None) -> History:
+          comm=None, threads: int | None = None) -> History:
     """Train ``run`` from epoch ``start_epoch + 1`` to ``run.settings.epochs``; returns its History.
 
-    ``threads``: as :func:`fit`'s.
+    ``comm``: an mpi4py communicator for data-parallel training (see :func:`fit`).
+    ``threads``: as :func:`fit`'s (per rank in a data-parallel run).
     """
     callbacks = as_callbacks(callbacks)
+    _check_ranks(run, start_epoch, 1 if comm is None else comm.Get_size())
+    if comm is None:
+        plan, guard = _Plan.of(run), nullcontext()
+    else:
+        parallel = DataParallel(comm)
+        data = run.data
+        parallel.check_same_data(data.n_train, data.X.shape[1], data.n_val, run.settings)
+        plan = parallel.agree(lambda: _Plan.of(run, parallel), "plan its batches")
+        # a callback may stop the run on one rank: the ranks then agree on every stop (one rank may have none)
+        plan = replace(plan, agree_stops=parallel.any(bool(callbacks)))
+        guard = parallel.guard()
     uses_numba = run.net.backend == "numba" or bool(getattr(run.optimizer, "fused", False))
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
-    with limit_threads(threads, numba=uses_numba), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _train_epochs(run, _Plan.of(run), start_epoch, callbacks, checkpoint, verbose)
+    with limit_threads(threads, numba=uses_numba), guard, _sharded_layers(run.net, plan.parallel), \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _train_epochs(run, plan, start_epoch, callbacks, checkpoint, verbose)
+
+
+def _check_ranks(run: Run, start_epoch: int, ranks: int) -> None:
+    """A run continued on another number of processes is the same run unless BatchNorm uses per-rank statistics."""
+    per_rank_bn = any(isinstance(l, BatchNorm) and not l.sync for l in run.net.layers)
+    if start_epoch > 0 and ranks != run.state.ranks and per_rank_bn and max(ranks, run.state.ranks) > 1:
+        raise ValueError(f"the checkpoint was written by a run on {run.state.ranks} process(es) and this one has "
+                         f"{ranks}: its BatchNorm layers normalise each process's part of a batch, so another "
+                         f"number of processes would train a different network. Resume with mpiexec -n "
+                         f"{run.state.ranks} (a network with BatchNorm(sync=True), or without BatchNorm, "
+                         "resumes on any number, equal to rounding).")
+    run.state.ranks = ranks
+
+
+@contextmanager
+def _sharded_layers(net, parallel):
+    """Give BatchNorm(sync=True) layers the communicator for the duration of a data-parallel run.
+
+    Afterwards no layer keeps a communicator or a Dropout part (the network predicts and trains alone).
+    """
+    synced = [l for l in net.layers if isinstance(l, BatchNorm) and l.sync] if parallel is not None else []
+    for layer in synced:
+        layer.comm = parallel.comm
+    try:
+        yield
+    finally:
+        for layer in net.layers:
+            if isinstance(layer, BatchNorm):
+                layer.comm = None
+            elif isinstance(layer, Dropout):
+                layer.part = None
 
 
 @dataclass(frozen=True)
@@ -146,24 +224,42 @@ class _Plan:
     batches: Batches       # X, Y, labels, weights of a batch
     grad_keys: list        # the Dense weights whose gradient norms the history records
     monitor: str | None    # the History column early stopping watches
+    parallel: DataParallel | None = None   # the ranks of a data-parallel run
+    dropout: tuple = ()    # the Dropout layers, told each step which rows of the global batch are theirs
+    agree_stops: bool = False   # data-parallel with callbacks on some rank: stops are agreed on
 
     @classmethod
-    def of(cls, run: Run) -> "_Plan":
+    def of(cls, run: Run, parallel: DataParallel | None = None) -> "_Plan":
         net, data = run.net, run.data
-        bounds = batch_bounds(len(data.X), run.settings.batch_size,
-                              any(isinstance(l, BatchNorm) for l in net.layers))
+        bn = [l for l in net.layers if isinstance(l, BatchNorm)]
+        bounds = batch_bounds(data.n_train, run.settings.batch_size, bool(bn))
+        if parallel is not None:
+            _check_parts(bounds, parallel.size, per_rank_bn=any(not l.sync for l in bn))
         arrays = (data.X, data.Y, labels_of(data.Y, run.loss.task), data.weights)
         es = run.settings.early_stopping
-        return cls(bounds=bounds, batches=Batches(arrays, max(e - s for s, e in bounds)),
+        return cls(bounds=bounds, batches=Batches(arrays, max(e - s for s, e in bounds),
+                                                  rows=(data.rows, None, None, None)),
                    grad_keys=[f"{i}.W" for i, l in enumerate(net.layers) if isinstance(l, Dense)],
-                   monitor=None if es is None else es.column(data.X_val is not None))
+                   monitor=None if es is None else es.column(data.X_val is not None), parallel=parallel,
+                   dropout=tuple(l for l in net.layers if isinstance(l, Dropout)) if parallel else ())
+
+
+def _check_parts(bounds: list, n_ranks: int, per_rank_bn: bool) -> None:
+    """Every rank needs rows in every batch (two with per-rank BatchNorm statistics)."""
+    need = 2 * n_ranks if per_rank_bn else n_ranks
+    small = min(e - s for s, e in bounds)
+    if small < need:
+        why = " (BatchNorm with per-rank statistics needs 2 rows per rank)" if per_rank_bn else ""
+        raise ValueError(f"a batch of {small} rows cannot be split over {n_ranks} ranks{why}: every batch "
+                         f"needs at least {need} rows. Use a larger batch_size, fewer ranks, or a number "
+                         "of training rows whose last partial batch is large enough.")
 
 
 def _train_epochs(run: Run, plan: _Plan, start_epoch: int, callbacks: list[Callback], checkpoint,
                   verbose: int) -> History:
     net, history = run.net, run.state.history
     info = {"epochs": run.settings.epochs, "initial_epoch": start_epoch, "steps_per_epoch": len(plan.bounds),
-            "n_train": len(run.data.X), "n_val": 0 if run.data.X_val is None else len(run.data.X_val)}
+            "n_train": run.data.n_train, "n_val": run.data.n_val}
     for cb in callbacks:
         cb.on_train_begin(net, info)
     stop = None
@@ -173,11 +269,11 @@ def _train_epochs(run: Run, plan: _Plan, start_epoch: int, callbacks: list[Callb
             cb.on_epoch_begin(net, epoch)
         meter, stop = _train_epoch(run, plan, epoch, callbacks)
         stop = _end_epoch(run, plan, meter, epoch, t0, stop, callbacks, verbose)
-        if checkpoint is not None:
+        if checkpoint is not None and (plan.parallel is None or plan.parallel.is_root):
             save_checkpoint(checkpoint, run, epoch)
         if stop is not None:
             break
-    _end_training(run, callbacks, stop, verbose)
+    _end_training(run, callbacks, stop, verbose if plan.parallel is None or plan.parallel.is_root else 0)
     return history
 
 
@@ -207,12 +303,7 @@ class _LastFinite:
 
 
 def _all_finite(arrays: dict) -> bool:
-    # A float64 sum is NaN/inf exactly when an entry is (float32 sums cannot overflow in float64);
-    # only a float64 sum that overflows needs the exact, allocating check.
-    for a in arrays.values():
-        if not math.isfinite(float(np.sum(a, dtype=np.float64))) and not np.isfinite(a).all():
-            return False
-    return True
+    return all(all_finite(a) for a in arrays.values())
 
 
 def _diverged(run: Run, what: str) -> DivergenceError:
@@ -223,26 +314,69 @@ def _diverged(run: Run, what: str) -> DivergenceError:
 def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -> tuple[EpochMeter, str | None]:
     """One pass over the training batches; returns the epoch's meter and a callback's stop reason."""
     last_finite = _LastFinite.of(run)
-    perm = run.net.rng.permutation(len(run.data.X)) if run.settings.shuffle else None
-    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y)
+    perm = run.net.rng.permutation(run.data.n_train) if run.settings.shuffle else None
+    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y,
+                       run.loss.output_to_prediction if run.loss.takes_logits else None)
     stop = None
+    parallel = plan.parallel
     for step, (s, e) in enumerate(plan.bounds, start=1):
-        c = _step(run, meter, plan.batches.take(s, e, perm), epoch, step, last_finite)
-        if any(cb.on_batch_end(run.net, step, c) for cb in callbacks):
+        # the global batch's size, for alpha's penalty (the same on every rank of a data-parallel run)
+        n_b = batch_total(run.data.weights, s, e, perm) if run.settings.alpha else None
+        if parallel is None:
+            c = _step(run, plan, meter, plan.batches.take(s, e, perm), epoch, step, last_finite, n_b)
+        else:
+            a, b = parallel.part(s, e)
+            share = parallel.share(s, e, a, b, run.data.weights, perm)
+            for layer in plan.dropout:
+                layer.part = (a - s, b - s, e - s)
+            c = _step(run, plan, meter, plan.batches.take(a, b, perm), epoch, step, last_finite, n_b, share)
+        stop_now = any(cb.on_batch_end(run.net, step, c) for cb in callbacks)
+        if plan.agree_stops:
+            stop_now = parallel.any(stop_now)
+        if stop_now:
             stop = "stopped by callback"
             break
     if not _all_finite(run.net.params):
         last_finite.restore(run)
         raise _diverged(run, f"in epoch {epoch}: a parameter became infinite or NaN; the parameters and "
                              f"optimiser state were put back to the start of epoch {epoch}.")
+    if parallel is not None:
+        meter.reduce(parallel)
+        parallel.check_in_sync(run.net, epoch)
     return meter, stop
 
 
-def _step(run: Run, meter: EpochMeter, batch: tuple, epoch: int, step: int, last_finite: _LastFinite) -> float:
-    """Backpropagation on one batch, then one clipped optimiser update; returns the batch loss ``C``."""
-    net, opt = run.net, run.optimizer
+def _add_l2_penalty(net, keys: list, alpha: float, n_b: float) -> float:
+    r"""scikit-learn's ``alpha``: :math:`∂C/∂W \mathrel{+}= αW/n_b` for each weight in ``keys``;
+    returns the cost's share :math:`\frac{α}{2n_b}\sum\lVert W\rVert^2`."""
+    scale = alpha / n_b
+    total = 0.0
+    for k in keys:
+        W = net.params[k]
+        total += float(np.dot(W.ravel(), W.ravel()))
+        net.grads[k] += W.dtype.type(scale) * W
+    return 0.5 * scale * total
+
+
+def _step(run: Run, plan: _Plan, meter: EpochMeter, batch: tuple, epoch: int, step: int,
+          last_finite: _LastFinite, n_b: float | None, share: float | None = None) -> float:
+    """Backpropagation on one batch, then one clipped optimiser update; returns the batch loss ``C``.
+
+    ``n_b``: the global batch's size (rows, or weight sum) when ``alpha`` is set, else None.
+    In a data-parallel run (``plan.parallel``) ``batch`` is this rank's part of the global batch,
+    ``share`` its weight in the global loss (:meth:`DataParallel.share`), and
+    the gradients and ``C`` are summed over the ranks before anything reads them; ``alpha``'s
+    penalty is then added once, to the summed gradient, as in one process.
+    """
+    net, opt, parallel = run.net, run.optimizer, plan.parallel
     Xb, Yb, labels_b, weights_b = batch
-    c, out = net._backprop(Xb, Yb, run.loss, weights_b)
+    if share == 0.0 and weights_b is not None:
+        weights_b = None      # a part whose weights sum to 0 adds nothing (and its own mean is 0/0)
+    c, out = net._backprop(Xb, Yb, run.loss, weights_b, scale=share)
+    if parallel is not None:
+        c = parallel.allreduce(net.grads, c)
+    if n_b is not None:
+        c += _add_l2_penalty(net, plan.grad_keys, run.settings.alpha, n_b)
     meter.add_batch(c, out, Yb, labels_b)
     sq = {k: float(np.dot(g.ravel(), g.ravel())) for k, g in net.grads.items()}
     total = sum(sq.values())
@@ -277,7 +411,8 @@ def _end_epoch(run: Run, plan: _Plan, meter: EpochMeter, epoch: int, t0: float, 
     net, opt, history = run.net, run.optimizer, run.state.history
     rec = {"epoch": epoch, **meter.record()}
     if run.data.X_val is not None:
-        rec.update(evaluate(net, run.data.X_val, run.data.Y_val, run.loss, prefix="val_"))
+        rec.update(evaluate(net, run.data.X_val, run.data.Y_val, run.loss, prefix="val_",
+                            parallel=plan.parallel, rows=run.data.val_rows))
     rec["lr"] = history.step_lr[-1] if history.step_lr else (opt.lr or float("nan"))
     rec["time"] = time.perf_counter() - t0
     history.records.append(rec)
@@ -286,9 +421,13 @@ def _end_epoch(run: Run, plan: _Plan, meter: EpochMeter, epoch: int, t0: float, 
         opt_observe(rec.get("val_loss", rec["loss"]))
     if run.settings.early_stopping is not None and stop is None:
         stop = _early_stopping(run, plan.monitor, rec, epoch)
-    if verbose:
+    root = plan.parallel is None or plan.parallel.is_root
+    if verbose and root:
         _print_record(rec, run.settings.epochs)
-    if any(cb.on_epoch_end(net, rec) for cb in callbacks) and stop is None:
+    stop_now = any(cb.on_epoch_end(net, rec) for cb in callbacks)
+    if plan.agree_stops:
+        stop_now = plan.parallel.any(stop_now)
+    if stop_now and stop is None:
         stop = "stopped by callback"
     if stop is not None:
         history.stop_reason = stop

@@ -7,8 +7,9 @@ import math
 import numpy as np
 
 from .. import metrics as _metrics
+from .._memmap import chunk_rows
 from ..losses import Loss
-from .data import labels_of
+from .data import Rows, labels_of
 
 EVAL_CHUNK = 8192  # rows per eval-mode forward pass (bounds memory on large sets)
 
@@ -17,14 +18,31 @@ def _predicted_labels(out: np.ndarray, task: str) -> np.ndarray:
     return np.argmax(out, axis=1) if task == "classification" else out > 0
 
 
-def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "") -> dict:
-    """Loss and metrics of ``net`` in eval mode on prepared ``X``, ``Y`` (chunked forward passes)."""
+def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "", parallel=None,
+             rows=None) -> dict:
+    """Loss and metrics of ``net`` in eval mode on prepared ``X``, ``Y`` (chunked forward passes).
+
+    ``rows``: the samples are rows ``rows`` of ``X`` (a validation split of an ``X`` left whole).
+    ``X`` is read in chunks of rows through :class:`~.data.Rows` (dense, memory-mapped — its
+    pages released as it goes — or sparse CSR).
+
+    With ``parallel`` (a :class:`~.distributed.DataParallel`) each rank runs the
+    forward pass of a contiguous ``1/N`` of the rows and the outputs are
+    gathered, so every rank computes the same metrics as one process would.
+    """
     task = loss.task
-    outs = [net._forward(X[s:s + EVAL_CHUNK], False) for s in range(0, len(X), EVAL_CHUNK)]
-    out = outs[0] if len(outs) == 1 else np.concatenate(outs)
+    src = Rows(X, rows)
+    lo, hi = (0, src.n) if parallel is None else parallel.part(0, src.n)
+    step = chunk_rows(X, EVAL_CHUNK)
+    outs = [net._forward(src.take(s, min(s + step, hi)), False) for s in range(lo, hi, step)]
+    out = outs[0] if len(outs) == 1 else np.concatenate(outs) if outs else \
+        np.empty((0, Y.shape[1]), net.dtype)
+    if parallel is not None:
+        out = parallel.gather_rows(out)
     res = {f"{prefix}loss": loss.value(out, Y)}
-    if task == "regression":
-        res.update({f"{prefix}{k}": v for k, v in _metrics.regression_metrics(Y, out).items()})
+    if task == "regression":    # metrics of the prediction (e^z for Poisson), the loss of the raw output
+        pred = loss.output_to_prediction(out)
+        res.update({f"{prefix}{k}": v for k, v in _metrics.regression_metrics(Y, pred).items()})
     else:
         res[f"{prefix}accuracy"] = _metrics.accuracy(labels_of(Y, task), _predicted_labels(out, task))
     return res
@@ -38,8 +56,9 @@ class EpochMeter:
     root-mean-square over the epoch's steps of ``‖∂C/∂W‖₂``.
     """
 
-    def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray):
+    def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray, to_prediction=None):
         self.task, self.grad_keys = task, grad_keys
+        self.to_prediction = to_prediction    # regression: the loss's output → prediction map (e^z for Poisson)
         self.n = 0
         self.loss_sum = 0.0
         self.correct = 0.0
@@ -57,7 +76,8 @@ class EpochMeter:
         self.n += nb
         self.loss_sum += c * nb
         if self.task == "regression":
-            r = (out - Yb).astype(np.float64)
+            pred = out if self.to_prediction is None else self.to_prediction(out)
+            r = (pred - Yb).astype(np.float64)
             self.sq += float(np.sum(r * r))
             self.abs += float(np.sum(np.abs(r)))
             self.ss_res = self.ss_res + np.sum(r * r, axis=0)
@@ -71,6 +91,19 @@ class EpochMeter:
         self.steps += 1
         for k in self.grad_keys:
             self.grad_sq[k] += sq[k]
+
+    def reduce(self, parallel) -> None:
+        """Sum the counts and sums of every rank's part of the batches (data-parallel runs).
+
+        The loss passed to :meth:`add_batch` is already the global batch's, so
+        summing ``C · m_r`` over ranks gives the single-process ``Σ C · m``;
+        the gradient norms are of the all-reduced gradients and stay as they are.
+        """
+        ss = np.atleast_1d(np.asarray(self.ss_res, dtype=np.float64))
+        total = parallel.sum([self.n, self.loss_sum, self.correct, self.sq, self.abs, *ss])
+        self.n, self.loss_sum, self.correct, self.sq, self.abs = (float(v) for v in total[:5])
+        if self.task == "regression":
+            self.ss_res = total[5:]
 
     def record(self) -> dict:
         rec = {"loss": self.loss_sum / self.n}

@@ -26,12 +26,13 @@ class Settings:
     clip_norm: float | None = None
     clip_value: float | None = None
     early_stopping: EarlyStopping | None = None
+    alpha: float = 0.0
 
     def to_dict(self) -> dict:
         """The checkpoint's ``settings`` entry (``epochs`` and ``early_stopping`` are stored apart)."""
         return {"batch_size": self.batch_size, "shuffle": self.shuffle,
                 "validation_split": self.validation_split, "clip_norm": self.clip_norm,
-                "clip_value": self.clip_value}
+                "clip_value": self.clip_value, "alpha": self.alpha}
 
 
 @dataclass
@@ -39,12 +40,14 @@ class RunState:
     """What changes as a run trains, besides the network and the optimiser.
 
     ``es_state`` holds early stopping's ``best``, ``best_epoch`` and ``wait``;
-    ``best_state`` the network's :meth:`~bprop.Sequential.state_dict` at the best epoch.
+    ``best_state`` the network's :meth:`~bprop.Sequential.state_dict` at the best epoch;
+    ``ranks`` the number of processes that trained it (a checkpoint records it).
     """
 
     history: History = field(default_factory=History)
     es_state: dict = field(default_factory=dict)
     best_state: dict | None = None
+    ranks: int = 1     # processes of the data-parallel run that trained it (1: one process)
 
 
 @dataclass
