@@ -15,8 +15,12 @@ import sys
 EXIT_INTERRUPTED = 130
 
 
+_seen = []   # a Ctrl-C arrived (the import it interrupted may turn the KeyboardInterrupt into another error)
+
+
 def _interrupted(signum, frame):
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # a second Ctrl-C while stopping changes nothing
+    _seen.append(signum)
     raise KeyboardInterrupt
 
 
@@ -27,7 +31,11 @@ def main() -> int:
         # A launcher (or a test) may hold SIGINT blocked until this handler is in place: deliver it now.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         from bprop.cli import main as run
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        # NumPy reports a KeyboardInterrupt inside its C-level imports as an ImportError
+        # ("PyCapsule_Import could not import module 'datetime'"): after a Ctrl-C, any error is the Ctrl-C.
+        if not (isinstance(exc, KeyboardInterrupt) or _seen):
+            raise
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return run()

@@ -30,6 +30,10 @@ def check_dtype(dtype) -> np.dtype:
     return dt
 
 
+#: Arrays of up to this many entries are checked for NaN/inf with one ``isfinite`` (no float64 sum).
+_SMALL = 16384
+
+
 def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
                 allow_empty: bool = False) -> np.ndarray:
     """Convert ``a`` to a C-contiguous array of ``dtype`` and validate it.
@@ -42,6 +46,9 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
         If it has the wrong number of dimensions, no rows, NaN/inf values, or
         finite values beyond the range of ``dtype`` (naming one of them).
     """
+    if (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and 0 < a.size <= _SMALL
+            and a.ndim in ((ndim,) if isinstance(ndim, int) else ndim) and np.isfinite(a).all()):
+        return a      # a small valid array as it is (a prediction on a few rows): the checks below, in brief
     try:
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists and the like

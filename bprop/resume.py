@@ -16,7 +16,8 @@ from .training.checkpoints import restore_run
 
 
 def resume(path, X, y, *, epochs: int | None = None, validation_data=None, sample_weight=None,
-           class_weight=None, callbacks=(), checkpoint="same", verbose: int = 1, backend: str = "numpy", comm=None):
+           class_weight=None, callbacks=(), checkpoint="same", verbose: int = 1, backend: str = "numpy",
+           comm=None, threads: int | None = None):
     """Continue the run saved in checkpoint ``path``; returns ``(net, history)``.
 
     Pass the same ``X``, ``y`` (and ``validation_data``, ``sample_weight``,
@@ -26,7 +27,8 @@ def resume(path, X, y, *, epochs: int | None = None, validation_data=None, sampl
     ``checkpoint``; ``None`` to write none). The parameters at the end equal,
     bit for bit, those of a run that never stopped. ``backend`` is the rebuilt
     network's (:class:`~bprop.Sequential`; a file does not record it); the
-    optimiser keeps the ``fused`` choice saved with its state.
+    optimiser keeps the ``fused`` choice saved with its state. ``threads``: as
+    :func:`bprop.training.fit`'s (a file does not record it either).
 
     ``comm`` (an mpi4py communicator) continues a data-parallel run: every
     rank reads the same checkpoint and rank 0 alone writes it back. With the
@@ -40,5 +42,6 @@ def resume(path, X, y, *, epochs: int | None = None, validation_data=None, sampl
     run, done = restore_run(net, arrays, meta, X, y, epochs=epochs, validation_data=validation_data,
                             sample_weight=sample_weight, class_weight=class_weight)
     out = path if checkpoint == "same" else checkpoint
-    history = train(run, start_epoch=done, callbacks=callbacks, checkpoint=out, verbose=verbose, comm=comm)
+    history = train(run, start_epoch=done, callbacks=callbacks, checkpoint=out, verbose=verbose, comm=comm,
+                    threads=threads)
     return net, history

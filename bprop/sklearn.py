@@ -279,6 +279,7 @@ class _BPEstimator(BaseEstimator):
         "warm_start": _BOOL,
         "backend": Options(("numpy", "numba"), type=str),
         "comm": [None, _Communicator()],
+        "threads": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     def _seed(self) -> int:
@@ -444,7 +445,8 @@ class _BPEstimator(BaseEstimator):
                               batch_size=batch_size, shuffle=self.shuffle,
                               validation_data=None if X_val is None else (X_val, Y_val),
                               early_stopping=stopper, clip_norm=self.clip_norm, callbacks=cbs,
-                              verbose=self.verbose, sample_weight=weights, alpha=alpha, comm=self.comm)
+                              verbose=self.verbose, sample_weight=weights, alpha=alpha, comm=self.comm,
+                              threads=self.threads)
         except DivergenceError as exc:
             if scorer is None:
                 raise      # without early stopping there is no validated state to go back to
@@ -795,6 +797,10 @@ _COMMON_DOC = r"""
         ``"numba"`` trains with the compiled variants of the formulas
         (``Sequential(..., backend="numba")``) and a fused optimiser
         (``fused=True``): the same numbers, faster; needs ``pip install bprop[fast]``.
+    threads : int or None, default None
+        At most this many BLAS and numba threads while fitting (``threadpoolctl``,
+        ``pip install 'bprop[threads]'``); ``None`` leaves the limits alone. See
+        :func:`bprop.training.fit` for the oversubscription trap.
     random_state : int, RandomState or None, default None
         Seeds the network's generator (initialisation, shuffling, dropout) and
         the validation split; an int gives reproducible results.
@@ -900,7 +906,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                  schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, class_weight=None, loss="cross_entropy", dtype="auto",
-                 random_state=None, verbose=0, warm_start=False, backend="numpy", comm=None):
+                 random_state=None, verbose=0, warm_start=False, backend="numpy", comm=None, threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -932,6 +938,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
         self.warm_start = warm_start
         self.backend = backend
         self.comm = comm
+        self.threads = threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1189,7 +1196,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
                  schedule=None, power_t=0.5, batch_size="auto", max_epochs=200, shuffle=True,
                  early_stopping=False, validation_fraction=0.1, patience=10, tol=1e-4,
                  clip_norm=None, loss="mse", dtype="auto", random_state=None, verbose=0,
-                 warm_start=False, backend="numpy", comm=None):
+                 warm_start=False, backend="numpy", comm=None, threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batchnorm = batchnorm
@@ -1220,6 +1227,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
         self.warm_start = warm_start
         self.backend = backend
         self.comm = comm
+        self.threads = threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

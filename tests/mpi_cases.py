@@ -43,8 +43,9 @@ def data(task: str):
     return X, y
 
 
-def _net(n_out, *extra):
-    return bp.Sequential([bp.Dense(6, 16), bp.Tanh(), *extra, bp.Dense(16, n_out)], seed=3, dtype="float64")
+def _net(n_out, *extra, backend="numpy"):
+    return bp.Sequential([bp.Dense(6, 16), bp.Tanh(), *extra, bp.Dense(16, n_out)], seed=3, dtype="float64",
+                         backend=backend)
 
 
 #: name → (task, network builder, fit arguments)
@@ -65,6 +66,12 @@ CASES = {
                                         dict(loss="cross_entropy", validation_split=0.1,
                                              optimizer=lambda: bp.optim.SGD(
                                                  bp.optim.CosineDecay(0.1, total_steps=21), momentum=0.5))),
+    # the compiled backend and fused Adam in one process; on 2 ranks the synced BatchNorm statistics take
+    # the NumPy path (equal to the loops to rounding); threads= and alpha= beside comm=
+    "sync_batchnorm_numba_threads_alpha": ("classification",
+                                           lambda: _net(3, bp.BatchNorm(16, sync=True), backend="numba"),
+                                           dict(loss="cross_entropy", alpha=0.5, threads=1,
+                                                optimizer=lambda: bp.optim.Adam(1e-2, fused=True))),
     # alpha's penalty is added once, to the all-reduced gradient, with the global batch's n_b (its weight sum)
     "ce_alpha_sample_weights": ("classification", lambda: _net(3),
                                 dict(loss="cross_entropy", optimizer=lambda: bp.optim.Adam(1e-2), alpha=2.0,

@@ -64,6 +64,55 @@ def test_numba_activation_equals_numpy_formula(make_act, dtype, rng):
     _same(results["numba"][1], results["numpy"][1], dtype, "backward")
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n", [2, 7, 128])
+def test_numba_batchnorm_equals_numpy_formula(n, dtype, rng):
+    """Training steps (outputs, γ/β gradients, input gradients, running statistics), then eval mode."""
+    d = 13
+    layers = {}
+    for backend in ("numpy", "numba"):
+        layer = bp.BatchNorm(d, momentum=0.3, eps=1e-3)
+        layer.build(np.random.default_rng(0), dtype)
+        layer.params["gamma"][...] = np.linspace(0.5, 1.5, d)
+        layer.params["beta"][...] = np.linspace(-1, 1, d)
+        layer.backend = backend
+        layers[backend] = layer
+    for step in range(3):
+        A = (rng.standard_normal((n, d)) * 3 + step).astype(dtype)
+        A[:, 0] = 2.5                                             # a constant feature: σ² = 0
+        dY = rng.standard_normal((n, d)).astype(dtype)
+        res = {}
+        for backend, layer in layers.items():
+            Y = layer.forward(A, training=True).copy()
+            dA = layer.backward(dY).copy()
+            res[backend] = (Y, dA, layer.grads["gamma"].copy(), layer.grads["beta"].copy(),
+                            layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy())
+            assert Y.dtype == dA.dtype == np.dtype(dtype)
+        for what, a, b in zip(("Y", "dA", "dgamma", "dbeta", "running_mean", "running_var"),
+                              res["numba"], res["numpy"]):
+            _same(a, b, dtype, f"step {step}: {what}")
+    for backend, layer in layers.items():                         # layer 0: no input gradient
+        assert layer.backward(dY, need_input_grad=False) is None
+    _same(layers["numba"].grads["gamma"], layers["numpy"].grads["gamma"], dtype, "dgamma, no input grad")
+    A = rng.standard_normal((5, d)).astype(dtype)
+    dY = rng.standard_normal((5, d)).astype(dtype)
+    res = {b: (l.forward(A, training=False), l.backward(dY)) for b, l in layers.items()}
+    _same(res["numba"][0], res["numpy"][0], dtype, "eval forward")
+    _same(res["numba"][1], res["numpy"][1], dtype, "eval backward")
+    assert res["numba"][0] is not layers["numba"].forward(A, training=False)   # eval: fresh arrays
+
+
+@needs_numba
+def test_numba_batchnorm_takes_strided_input(rng):
+    layers = [bp.BatchNorm(4), bp.BatchNorm(4)]
+    for layer, backend in zip(layers, ("numpy", "numba")):
+        layer.build(rng, "float64")
+        layer.backend = backend
+    A = rng.standard_normal((9, 8))[:, ::2]                      # not C-contiguous
+    _same(layers[1].forward(A, training=True), layers[0].forward(A, training=True), "float64")
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_numpy_activation_formulas_match_their_closed_forms(dtype, rng):
     """The in-place NumPy code computes the docstrings' σ and σ' (written here allocating)."""
@@ -223,6 +272,88 @@ def test_fused_optimiser_equals_the_transform_chain(name, dtype, rng):
     assert state0.keys() == state1.keys()
     for k in state0:
         _same(state1[k], state0[k], dtype, k)
+
+
+def _denormals(a):
+    """How many entries of ``a`` are denormal: non-zero, below the dtype's smallest normal in magnitude."""
+    return int(np.count_nonzero((a != 0) & (np.abs(a) < np.finfo(a.dtype).smallest_normal)))
+
+
+def _tiny_gradients(params, dtype, rng):
+    """Gradients whose optimiser state reaches the denormal range within 2,000 steps of decay.
+
+    A third each: ``g² (1 − β2)`` just above the smallest normal x_min (Adam's ``v``),
+    ``g² (1 − α)`` up to 10⁸ x_min (RMSProp's ``s``), and ``g`` up to 10³⁰ x_min
+    (``m`` and momentum, which shrink by 0.9 per step).
+    """
+    tiny = np.finfo(dtype).smallest_normal
+    out = {}
+    for k, p in params.items():
+        u = rng.uniform(0, 1, p.shape)
+        group = rng.integers(0, 3, p.shape)
+        mag = np.choose(group, [np.sqrt(tiny * 1e3) * 10 ** (2 * u), np.sqrt(tiny * 1e2) * 10 ** (4 * u),
+                                tiny * 10 ** (1 + 29 * u)])
+        out[k] = (rng.choice([-1, 1], p.shape) * mag).astype(dtype)
+    return out
+
+
+def _denormal_problem(dtype, rng):
+    return {"0.W": rng.standard_normal((30, 20)).astype(dtype), "0.b": rng.standard_normal(30).astype(dtype),
+            "2.gamma": rng.standard_normal(30).astype(dtype)}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("fused", [False, pytest.param(True, marks=needs_numba)], ids=["chain", "fused"])
+@pytest.mark.parametrize("name", [n for n in OPTIMISERS if n not in ("sgd", "sgd_wd")])   # those keep no state
+def test_optimiser_state_never_holds_denormals(name, fused, dtype, rng):
+    """2,000 steps with zero gradients after one with tiny ones: m, v, momentum and square_avg decay
+    geometrically, and without the flush they would stick in the denormal range (checked below).
+
+    The fused loops flush at every update; the NumPy chain at every 16th (``_numerics.FLUSH_EVERY``), so it
+    is checked after the first flush that follows the 2,000 steps, and at most 15 updates later than that."""
+    from bprop._numerics import FLUSH_EVERY
+    params = _denormal_problem(dtype, rng)
+    grads = _tiny_gradients(params, dtype, rng)
+    zeros = {k: np.zeros_like(p) for k, p in params.items()}
+    opt = OPTIMISERS[name](fused)
+    opt.step(params, grads)
+    zero_steps = 2000 if fused else 2000 + (-2001 % FLUSH_EVERY)
+    for _ in range(zero_steps):
+        opt.step(params, zeros)
+    assert fused or opt.step_count % FLUSH_EVERY == 0
+    state = opt.state_dict()["arrays"]
+    assert state and {k: _denormals(a) for k, a in state.items()} == dict.fromkeys(state, 0)
+    assert all(np.isfinite(p).all() for p in params.values())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_denormal_test_reaches_the_denormal_range(dtype, rng):
+    """Without the flush, the same gradients leave Adam's m and v denormal (and stuck) after 2,000 steps."""
+    g = _tiny_gradients(_denormal_problem(dtype, rng), dtype, rng)["0.W"]
+    m, v = np.zeros_like(g), np.zeros_like(g)
+    w1, b2 = g.dtype.type(0.1), g.dtype.type(0.999)
+    for t in range(2001):
+        u = g if t == 0 else np.zeros_like(g)
+        m += (u - m) * w1                               # torch's lerp form, as ScaleByAdam
+        v = v * b2 + (1 - b2) * u * u
+    assert _denormals(m) > 0 and _denormals(v) > 0
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=needs_numba)])
+def test_batchnorm_running_statistics_never_hold_denormals(backend, rng):
+    """A constant feature has σ² = 0 (running_var decays by 1 − momentum per step) and a tiny mean."""
+    layer = bp.BatchNorm(3)
+    layer.build(rng, "float32")
+    layer.backend = backend
+    A = rng.standard_normal((8, 3)).astype("float32")
+    A[:, 0] = 1e-30                                     # running_mean → 1e-30 (normal), running_var → 0
+    A[:, 1] = 0.0                                       # running_mean stays 0, running_var → 0
+    for _ in range(2000):
+        layer.forward(A, training=True)
+    for name, buf in layer.buffers.items():
+        assert _denormals(buf) == 0, name
+    assert layer.buffers["running_var"][0] == 0 and layer.buffers["running_var"][1] == 0
+    assert layer.buffers["running_mean"][0] == pytest.approx(1e-30, rel=1e-5)
 
 
 @needs_numba

@@ -5,6 +5,7 @@ measured by running the benchmark itself, not by a timed test.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
-CASES = {"ref_b32", "ref_b128", "ref_b1024", "deep_bn", "tabular"}
+CASES = {"ref_b32", "ref_b128", "ref_b1024", "ref_b128_f64", "deep_bn", "tabular"}
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +52,18 @@ def test_json_report_has_every_case_and_measurement(quick_run):
     assert all(p["latency_s"]["bprop"] > 0 for p in report["prediction"])
     assert report["import"]["bprop"] > 0 and report["import"]["bprop_imports_numba"] is False
     assert report["memory"]["bprop"]["peak_rss_mib"] > 0
+    assert report["meta"]["cpu"]["cores"] >= 1 and "model" in report["meta"]["cpu"]
+    rows = report["denormal"]["rows"]
+    assert "bprop Adam (NumPy chain)" in rows and all(v["slowdown"] > 0 for v in rows.values())
+    if os.environ.get("BPROP_DATA_DIR") and _have("torch") and "mnist" in report:
+        assert [r["batch"] for r in report["mnist"]] == [32, 128]
 
 
 def test_markdown_report_lists_the_tables(quick_run):
     out, stdout = quick_run
     md = (out / "train_speed.md").read_text()
-    for heading in ("## Training throughput", "## Prediction latency", "## Import time", "## Peak memory"):
+    for heading in ("## Training throughput", "## Prediction latency", "## Import time", "## Peak memory",
+                    "## The bound and the CPU", "## Denormal optimiser state"):
         assert heading in md
     for title in ("reference 784-256-128-10, batch 128", "deep 784-8×256-10 + BatchNorm",
                   "tabular regression 32-64-64-1"):

@@ -463,3 +463,17 @@ def test_subprocess_error_has_no_traceback(tmp_path):
                          text=True, env=env(), timeout=60)
     assert res.returncode == 2
     assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1 and res.stdout == ""
+
+
+def test_threads_option_trains_the_same_run_and_is_not_saved(tmp_path, capsys):
+    pytest.importorskip("threadpoolctl")
+    common = ["--data", "moons", "--n-samples", 200, "--layers", 8, "--epochs", 2, "--quiet", "--no-plots"]
+    assert run_cli(capsys, "train", *common, "--out", tmp_path / "a")[0] == 0
+    assert run_cli(capsys, "train", *common, "--threads", 1, "--out", tmp_path / "b")[0] == 0
+    assert models_equal(bp.load(tmp_path / "a" / "model.npz"), bp.load(tmp_path / "b" / "model.npz"))
+    assert "threads" not in tomllib.loads((tmp_path / "b" / "config.toml").read_text())
+    code, _, err = run_cli(capsys, "train", "--resume", tmp_path / "b", "--epochs", 3, "--threads", 1, "--quiet",
+                           "--no-plots")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", *common, "--threads", 0, "--out", tmp_path / "c")
+    assert code == 2 and "--threads" in err and not (tmp_path / "c").exists()

@@ -427,7 +427,8 @@ def test_bad_step_arguments():
 
 def test_import_needs_numpy_only():
     code = ("import sys, bprop.optim; "
-            "bad = [m for m in ('torch', 'scipy', 'sklearn', 'numba', 'matplotlib', 'rich') if m in sys.modules]; "
+            "bad = [m for m in ('torch', 'scipy', 'sklearn', 'numba', 'matplotlib', 'rich', 'threadpoolctl') "
+            "if m in sys.modules]; "
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -271,3 +271,19 @@ def test_a_diverging_run_stops_play_with_an_error_message():
         assert s.handle({"type": "reset"})[-1]["epoch"] == 0
     finally:
         s.close()
+
+
+def test_a_config_answer_names_the_config_it_answers():
+    """The page numbers its configs (``seq``) and applies only the answer to its latest one, so an answer to
+    an older config never overwrites a newer change made meanwhile (a race under load)."""
+    from bprop.playground.server import _answer
+    s = Session(lambda m: None)
+    try:
+        data = next(m for m in s.handle({"type": "config", "config": {"learning_rate": 0.01}, "seq": 7})
+                    if m["type"] == "data")
+        assert data["seq"] == 7 and data["config"]["learning_rate"] == 0.01
+        assert "seq" not in next(m for m in s.handle({"type": "hello"}) if m["type"] == "data")
+        error, = _answer(s, json.dumps({"type": "config", "config": {"learning_rate": -1}, "seq": 8}))
+        assert error["type"] == "error" and error["request"] == "config" and error["seq"] == 8
+    finally:
+        s.close()

@@ -519,6 +519,20 @@ def test_import_bprop_does_not_import_sklearn():
     assert out.stdout.strip() == "False"
 
 
+def test_threads_parameter_is_checked_and_changes_no_number():
+    pytest.importorskip("threadpoolctl")
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    kw = dict(hidden_layer_sizes=(8,), max_epochs=3, tol=None, random_state=0, dtype="float64")
+    a = BPClassifier(**kw).fit(X, y).predict_proba(X)
+    est = BPClassifier(threads=1, **kw)
+    assert est.get_params()["threads"] == 1
+    np.testing.assert_array_equal(est.fit(X, y).predict_proba(X), a)
+    with pytest.raises(ValueError, match="threads"):
+        BPClassifier(threads=0).fit(X, y)
+    with pytest.raises(TypeError, match="threads"):
+        BPRegressor(threads="all").fit(X, y.astype(float))
+
+
 # ------------------------------------------------------------------ MLP's semantics (issue 11)
 def test_divergence_under_early_stopping_restores_the_best_epoch_and_warns(iris):
     X, y = iris

@@ -5,6 +5,7 @@ Outputs, loss, every parameter gradient and each Dense layer's δ (from
 error < 1e-10. BatchNorm in train and eval mode, running statistics included.
 """
 
+import os
 from functools import partial
 
 import numpy as np
@@ -13,6 +14,11 @@ import pytest
 import bprop as bp
 
 RTOL = 1e-10
+
+# The compiled BatchNorm (Sequential(..., backend="numba")) is held to PyTorch as well; CI installs numba.
+_needs_numba = pytest.mark.skipif(os.environ.get("BPROP_REQUIRE_TORCH") != "1" and not bp._jit.numba_available(),
+                                  reason="numba is not installed (pip install 'bprop[fast]')")
+BACKENDS = ["numpy", pytest.param("numba", marks=_needs_numba)]
 
 
 def assert_close(ours, theirs, what):
@@ -182,21 +188,23 @@ def test_every_loss_with_and_without_bias(torch, kind, bias, rng):
     check_parity(torch, net, X, make_targets(kind, rng, 10, 4), kind)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["mse", "ce_labels", "bce"])
-def test_batchnorm_train_mode(torch, kind, rng):
+def test_batchnorm_train_mode(torch, kind, backend, rng):
     net = bp.Sequential([bp.Dense(5, 8, bias=False), bp.BatchNorm(8), bp.ReLU(),
                          bp.Dense(8, 6, bias=False), bp.BatchNorm(6, momentum=0.3, eps=1e-3), bp.GELU(),
-                         bp.Dense(6, 3)], seed=4, dtype="float64")
+                         bp.Dense(6, 3)], seed=4, dtype="float64", backend=backend)
     net.params["1.gamma"][...] = rng.uniform(0.5, 1.5, size=8)
     net.params["1.beta"][...] = rng.normal(size=8)
     X = rng.normal(loc=2.0, scale=3.0, size=(12, 5))
     check_parity(torch, net, X, make_targets(kind, rng, 12, 3), kind)
 
 
-def test_batchnorm_running_statistics_and_eval_mode(torch, rng):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batchnorm_running_statistics_and_eval_mode(torch, backend, rng):
     net = bp.Sequential([bp.Dense(4, 6, bias=False), bp.BatchNorm(6, momentum=0.2), bp.Tanh(),
                          bp.Dense(6, 2)],
-                        seed=5, dtype="float64")
+                        seed=5, dtype="float64", backend=backend)
     mirror = TorchMirror(torch, net)
     bn_t = mirror.bn[1]
     loss = bp.MSE()

@@ -334,3 +334,57 @@ def test_training_never_imports_the_network():
             else:
                 continue
             assert not any(n.split(".")[-1] in ("network", "resume", "sklearn") for n in names), path
+
+
+# ------------------------------------------------------------------ threads=
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
+
+
+def test_fit_threads_limits_blas_during_training_and_restores_it(rng):
+    pytest.importorskip("threadpoolctl")
+    X, y = rng.standard_normal((60, 5)), rng.integers(0, 3, 60)
+    before = _blas_threads()
+    seen = []
+
+    class Watch(bp.training.Callback):
+        def on_epoch_end(self, net, record):
+            seen.append(_blas_threads())
+
+    nets = []
+    for threads, cbs in ((None, ()), (1, [Watch()])):
+        net = bp.Sequential([bp.Dense(5, 8), bp.ReLU(), bp.Dense(8, 3)], seed=0, dtype="float64")
+        net.fit(X, y, loss="cross_entropy", optimizer=bp.optim.Adam(1e-2), epochs=2, batch_size=16, verbose=0,
+                threads=threads, callbacks=cbs)
+        nets.append(net)
+    assert seen and all(t == [1] * len(before) for t in seen)
+    assert _blas_threads() == before                     # put back afterwards
+    for k in nets[0].params:
+        np.testing.assert_array_equal(nets[1].params[k], nets[0].params[k])   # the same numbers
+
+
+@pytest.mark.parametrize("threads, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), ("2", TypeError)])
+def test_fit_threads_is_checked(threads, exc, rng):
+    net = bp.Sequential([bp.Dense(2, 1)], seed=0)
+    with pytest.raises(exc, match="threads"):
+        net.fit(rng.standard_normal((4, 2)), rng.standard_normal((4, 1)), loss="mse",
+                optimizer=bp.optim.SGD(0.1), epochs=1, verbose=0, threads=threads)
+
+
+def test_fit_threads_without_threadpoolctl_says_what_to_install(monkeypatch, rng):
+    import sys
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    net = bp.Sequential([bp.Dense(2, 1)], seed=0)
+    X, y = rng.standard_normal((4, 2)), rng.standard_normal((4, 1))
+    with pytest.raises(ModuleNotFoundError, match=r"threads= needs threadpoolctl.*bprop\[threads\]"):
+        net.fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=1, verbose=0, threads=2)
+    net.fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=1, verbose=0)    # threads=None needs nothing
+
+
+def test_import_bprop_does_not_import_threadpoolctl():
+    import subprocess
+    import sys
+    code = "import sys, bprop; print('threadpoolctl' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -90,11 +90,16 @@ def register(subparsers) -> None:
                    help="replace the run already in the --out folder (its files are removed first; a folder "
                    "holding other files is still refused), e.g. --out runs/moons --overwrite")
     g.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its checkpoint; only "
-                   "--epochs, --data-dir and --quiet may be given with it; e.g. --resume runs/moons --epochs 400")
+                   "--epochs, --data-dir, --threads and --quiet may be given with it; e.g. --resume runs/moons "
+                   "--epochs 400")
     g.add_argument("--quiet", action="store_true", default=None,
                    help="no progress bar or epoch table; print only the run folder and the test metrics")
     g.add_argument("--no-plots", dest="plots", action="store_false", default=True,
                    help="skip the PNG plots (and their links in report.md)")
+    g.add_argument("--threads", type=int, metavar="N", help="at most N threads for NumPy's BLAS and numba while "
+                   "training (needs threadpoolctl); default: the libraries' own (one per core). On a machine "
+                   "shared with other busy processes give at most the cores this run has to itself: BLAS "
+                   "threads spin while they wait. Not saved in config.toml; e.g. --threads 1")
     g.add_argument("--lang", default=None, metavar="CODE",
                    help="language of report.md: en or zh (default $BPROP_LANG, else en); e.g. --lang zh")
     g = p.add_argument_group("data")
@@ -181,6 +186,7 @@ SETTINGS = {
     "early_stopping": Interval(Integral, 0, None, closed="left"),
     "seed": Interval(Integral, 0, None, closed="left"),
     "quiet": bool,
+    "threads": Interval(Integral, 1, None, closed="left"),
 }
 #: the most parameters 'bprop train' builds (784-256-128-10 for MNIST has 235,146): a mistyped width
 #: is refused before anything is allocated
@@ -327,6 +333,19 @@ def resolve(args, file_cfg: dict) -> dict:
     out["backend"] = resolve_backend(cfg["backend"])
     make_optimizer(out, 1)      # the schedule's and optimiser's own checks, before any data is loaded
     return out
+
+
+def threads_option(args) -> int | None:
+    """``--threads N`` checked (an integer ≥ 1, and threadpoolctl importable), or None when not given."""
+    if getattr(args, "threads", None) is None:
+        return None
+    threads = _setting(args.threads, "threads")
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        raise UsageError("--threads: threadpoolctl is not installed; pip install 'bprop[threads]' or leave "
+                         "--threads out") from None
+    return threads
 
 
 def resolve_backend(value) -> str:
@@ -609,6 +628,7 @@ def run(args) -> int:
 
 def _run(args, comm) -> int:
     args.lang = _lang(args)
+    threads_option(args)                     # a bad --threads is a usage error before any work
     if args.resume is not None:
         return run_resume(args, comm)
     from .runfolder import check_empty, check_not_in_use, clear_for_run, locked
@@ -659,7 +679,7 @@ def _train(args, cfg, quiet, out, ds, prep, net, optimizer, comm=None) -> int:
                           epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True,
                           validation_data=prep.validation_data, early_stopping=es, clip_norm=cfg["clip_norm"],
                           callbacks=[WriteConfig(out, cfg), cb] if root else [], checkpoint=checkpoint,
-                          verbose=0, comm=comm)
+                          verbose=0, comm=comm, threads=threads_option(args))
     except KeyboardInterrupt:
         cb.stop()
         return _interrupted(out, cb.last_epoch, cfg["epochs"])
@@ -711,12 +731,12 @@ def run_resume(args, comm=None) -> int:
         if not os.path.exists(path):
             raise FileNotFoundError(f"--resume: {run_dir} has no {os.path.basename(path)}; it is not a run "
                                     "folder made by 'bprop train', or no epoch finished")
-    allowed = {"epochs", "data_dir", "quiet", "resume", "plots", "lang", "func", "command"}
+    allowed = {"epochs", "data_dir", "quiet", "threads", "resume", "plots", "lang", "func", "command"}
     extra = [k for k, v in vars(args).items() if k not in allowed and v is not None]
     if extra:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
         raise UsageError(f"--resume continues a run with its own settings; {names} cannot be changed "
-                         "(only --epochs, --data-dir and --quiet)")
+                         "(only --epochs, --data-dir, --threads and --quiet)")
     from .runfolder import locked
     if not root:
         return _resume(args, run_dir, ckpt, cfg_path, comm)
@@ -758,7 +778,8 @@ def _resume(args, run_dir: str, ckpt: str, cfg_path: str, comm=None) -> int:
         net, history = resume(ckpt, prep.X_train, prep.targets(prep.y_train), epochs=cfg["epochs"],
                               validation_data=prep.validation_data,
                               callbacks=[WriteConfig(run_dir, cfg), cb] if root else [], verbose=0,
-                              backend=cfg["backend"], checkpoint=ckpt, comm=comm)
+                              backend=cfg["backend"], checkpoint=ckpt, comm=comm,
+                              threads=threads_option(args))
     except KeyboardInterrupt:
         cb.stop()
         return _interrupted(run_dir, max(cb.last_epoch, done), cfg["epochs"])

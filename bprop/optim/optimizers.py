@@ -25,6 +25,7 @@ import numpy as np
 
 from . import transforms as T
 from .._jit import require_numba
+from .._numerics import smallest_normal
 from .._validation import check_params, lookup
 from .schedules import Schedule, as_schedule
 
@@ -327,7 +328,8 @@ class SGD(Optimizer):
 
     def _fused_step(self, views, step):
         lr, mu, wd = self.schedule(step), self.momentum, self.weight_decay
-        scalars = _by_dtype(views, lambda D: (D(-lr), D(mu), D(wd), bool(wd), bool(mu), self.nesterov))
+        scalars = _by_dtype(views, lambda D: (D(-lr), D(mu), D(wd), bool(wd), bool(mu), self.nesterov,
+                                              D(smallest_normal(D))))
         for (p, g, *buf), s in zip(views, scalars):
             T.fused_sgd(p, g, buf[0] if buf else g, *s)     # without momentum the buffer is unused
 
@@ -394,7 +396,7 @@ class RMSProp(Optimizer):
     def _fused_step(self, views, step):
         lr, a, mu, wd = self.schedule(step), self.alpha, self.momentum, self.weight_decay
         scalars = _by_dtype(views, lambda D: (D(-lr), D(a), D(1 - a), D(self.eps), D(mu), D(wd),
-                                              bool(wd), bool(mu)))
+                                              bool(wd), bool(mu), D(smallest_normal(D))))
         for (p, g, sq, *buf), s in zip(views, scalars):
             T.fused_rmsprop(p, g, sq, buf[0] if buf else g, *s)   # without momentum the buffer is unused
 
@@ -466,7 +468,7 @@ class Adam(Optimizer):
         coupled, decoupled = bool(wd) and not self._decoupled, bool(wd) and self._decoupled
         scalars = _by_dtype(views, lambda D: (D(-lr), D(w1), D(1 - w1), D(b2), D(1 - b2), D(1 - b1 ** t),
                                               D((1 - b2 ** t) ** 0.5), D(self.eps), D(wd), coupled,
-                                              decoupled, abs(w1) < 0.5))
+                                              decoupled, abs(w1) < 0.5, D(smallest_normal(D))))
         for (p, g, m, v), s in zip(views, scalars):
             T.fused_adam(p, g, m, v, *s)
 

@@ -25,6 +25,10 @@ Contract of a :class:`Transform`:
   e.g. ``"adam.m/0.W"``.
 - Hot-path arithmetic writes into existing arrays (``out=``, ``*=``): no
   temporaries are allocated per step.
+- State that decays geometrically (momentum, ``square_avg``, Adam's ``m`` and
+  ``v``) is set to 0 wherever it falls below the dtype's smallest normal
+  number, at every 16th update here and at every update in the fused loops,
+  so that denormals never slow a step down (:mod:`bprop._numerics`).
 
 The ``update`` methods are the optimisers' formulas, and they run by default.
 Below :class:`Trace`, :class:`ScaleByRMS` and :class:`ScaleByAdam` sits the
@@ -42,6 +46,7 @@ import math
 import numpy as np
 
 from .._jit import compiled
+from .._numerics import FLUSH_EVERY, flush_denormals_
 from numbers import Real
 
 from .._validation import Interval, check, check_params, lookup
@@ -126,12 +131,17 @@ class Transform:
 
     name = "transform"
     slots: tuple = ()
+    #: Whether :meth:`update` flushes denormal state (it then keeps one bool work array per parameter).
+    flushes = False
 
     def __init__(self):
         self.state = {s: {} for s in self.slots}
+        self._masks: dict[str, np.ndarray] = {}
 
     def init(self, key: str, param: np.ndarray) -> None:
         """Allocate (zeros) or check this transform's state for parameter ``key``."""
+        if self.flushes:
+            self.__dict__.setdefault("_masks", {})[key] = np.empty(param.shape, bool)
         for s in self.slots:
             arr = self.state[s].get(key)
             if arr is None:
@@ -237,7 +247,8 @@ class Trace(Transform):
         u_t \leftarrow \begin{cases} u_t + \mu\, b_t & \text{Nesterov} \\ b_t & \text{otherwise} \end{cases}
 
     This is ``torch.optim.SGD`` with ``dampening=0``: the learning rate
-    multiplies the buffer afterwards. Sutskever et al. (2013,
+    multiplies the buffer afterwards. Entries of ``b`` below the smallest normal
+    number are set to 0 at every 16th update (:mod:`bprop._numerics`). Sutskever et al. (2013,
     http://proceedings.mlr.press/v28/sutskever13.html) fold η into the
     velocity, :math:`v \leftarrow \mu v - \eta g`; the two agree for a
     constant η and differ when η changes during training.
@@ -252,6 +263,7 @@ class Trace(Transform):
 
     name = "trace"
     slots = ("momentum",)
+    flushes = True
     _parameter_constraints = {"momentum": RATE}
 
     def __init__(self, momentum, nesterov=False):
@@ -261,12 +273,14 @@ class Trace(Transform):
 
     def update(self, updates, params, step, scratch):
         mu, bufs = self.momentum, self.state["momentum"]
+        flush = (step + 1) % FLUSH_EVERY == 0
         for key, u in updates.items():
-            buf = bufs[key]
+            buf, tmp = bufs[key], scratch[key]
             buf *= mu
             buf += u
+            if flush:                                    # bprop._numerics: no stuck denormals
+                flush_denormals_(buf, tmp, self._masks[key])
             if self.nesterov:
-                tmp = scratch[key]
                 np.multiply(buf, mu, out=tmp)
                 u += tmp
             else:
@@ -277,17 +291,22 @@ class Trace(Transform):
 
 
 @compiled
-def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov):
+def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov, tiny):
     """SGD's chain in one pass over a flat parameter ``p``: ``[AddDecayedWeights(wd)], [Trace(mu)], ScaleByLearningRate``.
 
-    ``lr`` arrives negated (``−η``) and every scalar cast to ``p``'s dtype.
+    ``lr`` arrives negated (``−η``) and every scalar cast to ``p``'s dtype; the
+    momentum buffer is flushed to 0 below ``tiny``, the dtype's smallest normal,
+    at every update (:class:`Trace`: at every 16th; :mod:`bprop._numerics`).
     """
+    zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
         u = g[i]
         if decay:
             u += p[i] * wd
         if use_momentum:
             b = buf[i] * mu + u
+            if abs(b) < tiny:
+                b = zero
             buf[i] = b
             u = u + b * mu if nesterov else b
         p[i] += u * lr
@@ -301,7 +320,9 @@ class ScaleByRMS(Transform):
         s_t = \alpha\, s_{t-1} + (1 - \alpha)\, u_t \odot u_t, \quad s_0 = 0, \qquad
         u_t \leftarrow \frac{u_t}{\sqrt{s_t} + \varepsilon}
 
-    ε is added outside the root, as in ``torch.optim.RMSprop``. Hinton,
+    ε is added outside the root, as in ``torch.optim.RMSprop``. Entries of
+    ``s`` below the smallest normal number are set to 0 at every 16th update
+    (:mod:`bprop._numerics`). Hinton,
     *Neural Networks for Machine Learning*, lecture 6e,
     https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf.
 
@@ -315,6 +336,7 @@ class ScaleByRMS(Transform):
 
     name = "rms"
     slots = ("square_avg",)
+    flushes = True
     _parameter_constraints = {"alpha": RATE, "eps": NON_NEGATIVE}
 
     def __init__(self, alpha=0.99, eps=1e-8):
@@ -324,12 +346,15 @@ class ScaleByRMS(Transform):
     def update(self, updates, params, step, scratch):
         alpha, eps, sq_avgs = self.alpha, self.eps, self.state["square_avg"]
         one_minus_alpha = 1 - alpha
+        flush = (step + 1) % FLUSH_EVERY == 0
         for key, u in updates.items():
             s, tmp = sq_avgs[key], scratch[key]
             s *= alpha
             np.multiply(u, one_minus_alpha, out=tmp)
             tmp *= u
             s += tmp
+            if flush:
+                flush_denormals_(s, tmp, self._masks[key])
             np.sqrt(s, out=tmp)
             tmp += eps
             u /= tmp
@@ -339,17 +364,25 @@ class ScaleByRMS(Transform):
 
 
 @compiled
-def fused_rmsprop(p, g, s, buf, lr, alpha, one_minus_alpha, eps, mu, wd, decay, use_momentum):
-    """RMSProp's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByRMS, [Trace(mu)], ScaleByLearningRate``."""
+def fused_rmsprop(p, g, s, buf, lr, alpha, one_minus_alpha, eps, mu, wd, decay, use_momentum, tiny):
+    """RMSProp's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByRMS, [Trace(mu)], ScaleByLearningRate``.
+
+    ``s`` and the momentum buffer are flushed to 0 below ``tiny``, as in the transforms.
+    """
+    zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
         u = g[i]
         if decay:
             u += p[i] * wd
         si = s[i] * alpha + u * one_minus_alpha * u
+        if si < tiny:                      # s >= 0
+            si = zero
         s[i] = si
         u = u / (np.sqrt(si) + eps)
         if use_momentum:
             b = buf[i] * mu + u
+            if abs(b) < tiny:
+                b = zero
             buf[i] = b
             u = b
         p[i] += u * lr
@@ -371,6 +404,10 @@ class ScaleByAdam(Transform):
     ``lerp_``). One of the tutorials bprop accompanies (seed 004) writes
     :math:`\eta\,\hat M_n / \sqrt{\varepsilon + \hat G_n}`, with ε under the
     root; the two differ only while :math:`\hat v` is of the order of ε.
+    Entries of ``m`` and ``v`` below the dtype's smallest normal number are
+    set to 0 at every 16th update (:mod:`bprop._numerics`; the fused loop: at
+    every update): a weight whose gradient stays 0 would otherwise keep a
+    denormal ``m`` for ever, and slow every later step down.
 
     Parameters
     ----------
@@ -382,6 +419,7 @@ class ScaleByAdam(Transform):
 
     name = "adam"
     slots = ("m", "v")
+    flushes = True
 
     def __init__(self, b1=0.9, b2=0.999, eps=1e-8):
         super().__init__()
@@ -399,6 +437,7 @@ class ScaleByAdam(Transform):
         small = abs(w1) < 0.5
         one_minus_b2 = 1 - b2
         ms, vs = self.state["m"], self.state["v"]
+        flush = (step + 1) % FLUSH_EVERY == 0
         for key, u in updates.items():
             m, v, tmp = ms[key], vs[key], scratch[key]
             # m ← lerp(m, u, w1), in torch's two forms
@@ -409,11 +448,15 @@ class ScaleByAdam(Transform):
             else:
                 tmp *= 1 - w1
                 np.subtract(u, tmp, out=m)
+            if flush:                                    # bprop._numerics: no stuck denormals
+                flush_denormals_(m, tmp, self._masks[key])
             # v ← β2 v + (1 − β2) u ⊙ u
             v *= b2
             np.multiply(u, one_minus_b2, out=tmp)
             tmp *= u
             v += tmp
+            if flush:
+                flush_denormals_(v, tmp, self._masks[key])
             # u ← (m / bc1) / (√v / √bc2 + ε)
             np.sqrt(v, out=tmp)
             tmp /= bias_correction2_sqrt
@@ -426,23 +469,33 @@ class ScaleByAdam(Transform):
 
 
 @compiled
-def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small):
+def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small,
+               tiny):
     """Adam's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByAdam, ScaleByLearningRate``.
 
     ``decoupled``: AdamW's order, ``ScaleByAdam, AddDecayedWeights, ScaleByLearningRate``.
     ``m`` moves as :class:`ScaleByAdam`'s lerp (``small``: its first form, weight ``w1``;
-    else its second, weight ``b1c = 1 − w1``).
+    else its second, weight ``b1c = 1 − w1``). ``m`` and ``v`` are flushed to 0
+    below ``tiny``, the dtype's smallest normal, as in :class:`ScaleByAdam`.
     """
+    zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
         u = g[i]
         if coupled:
             u += p[i] * wd
+        mi = m[i]
         if small:
-            m[i] += (u - m[i]) * w1
+            mi = mi + (u - mi) * w1
         else:
-            m[i] = u - (u - m[i]) * b1c
-        v[i] = v[i] * b2 + u * one_minus_b2 * u
-        u = (m[i] / bc1) / (np.sqrt(v[i]) / bc2_sqrt + eps)
+            mi = u - (u - mi) * b1c
+        if abs(mi) < tiny:
+            mi = zero
+        vi = v[i] * b2 + u * one_minus_b2 * u
+        if vi < tiny:                      # v >= 0
+            vi = zero
+        m[i] = mi
+        v[i] = vi
+        u = (mi / bc1) / (np.sqrt(vi) / bc2_sqrt + eps)
         if decoupled:
             u += p[i] * wd
         p[i] += u * lr

@@ -212,4 +212,7 @@ def _answer(session: Session, text: str) -> list[dict]:
         return session.handle(msg)
     except (ProtocolError, ValueError, TypeError, FloatingPointError, KeyError) as exc:
         kind = msg.get("type") if isinstance(msg, dict) else None
-        return [{"type": "error", "message": str(exc), "request": kind if isinstance(kind, str) else None}]
+        error = {"type": "error", "message": str(exc), "request": kind if isinstance(kind, str) else None}
+        if isinstance(msg, dict) and "seq" in msg:
+            error["seq"] = msg["seq"]
+        return [error]

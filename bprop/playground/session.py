@@ -562,7 +562,10 @@ class Session:
                 except ProtocolError:
                     self.reset(old)
                     raise
-            return [{"type": "state", "playing": False}, self.points(), self.snapshot()]
+            data = self.points()
+            if "seq" in msg:
+                data["seq"] = msg["seq"]      # which config this answers (the page ignores older answers)
+            return [{"type": "state", "playing": False}, data, self.snapshot()]
         if kind == "select":
             index = msg.get("index")
             with self.lock:

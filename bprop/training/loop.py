@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .._threads import check_threads, limit_threads
 from .._validation import all_finite, check_number, check_positive_int
 from ..errors import DivergenceError
 from ..layers import BatchNorm, Dense, Dropout
@@ -39,7 +40,7 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         validation_data=None, validation_split: float = 0.0, early_stopping=None,
         clip_norm: float | None = None, clip_value: float | None = None, callbacks=(),
         checkpoint=None, verbose: int = 1, sample_weight=None, class_weight=None,
-        alpha: float = 0.0, comm=None) -> History:
+        alpha: float = 0.0, comm=None, threads: int | None = None) -> History:
     r"""Train ``net`` with mini-batch gradient descent; returns a :class:`History`.
 
     Parameters
@@ -104,6 +105,14 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         equals the single-process one to rounding. Rank 0's parameters and
         generator are broadcast first; rank 0 alone prints and writes the
         checkpoint; the validation metrics are those of the whole validation set.
+    threads : int, optional
+        At most this many threads for NumPy's BLAS (through ``threadpoolctl``,
+        ``pip install 'bprop[threads]'``) and numba while this call trains; the
+        previous limits are restored afterwards. ``None`` (default): unchanged.
+        On a machine shared with other busy processes, give no more threads
+        than the cores this run has to itself: BLAS threads spin while they
+        wait, and oversubscribed cores slow every process down
+        (:mod:`bprop._threads`).
 
     Raises
     ------
@@ -134,6 +143,7 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
                         early_stopping=early_stopping, alpha=alpha)
+    threads = check_threads(threads)
 
     def start():
         return start_run(net, X, y, loss=loss, optimizer=optimizer, settings=settings, state=RunState(),
@@ -145,14 +155,16 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         parallel = DataParallel(comm)
         parallel.broadcast_network(net)   # before the validation split draws from net.rng
         run = parallel.agree(start, "check its data")
-    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose, comm=comm)
+    return train(run, start_epoch=0, callbacks=callbacks, checkpoint=checkpoint, verbose=verbose, comm=comm,
+                 threads=threads)
 
 
 def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose: int = 1,
-          comm=None) -> History:
+          comm=None, threads: int | None = None) -> History:
     """Train ``run`` from epoch ``start_epoch + 1`` to ``run.settings.epochs``; returns its History.
 
     ``comm``: an mpi4py communicator for data-parallel training (see :func:`fit`).
+    ``threads``: as :func:`fit`'s (per rank in a data-parallel run).
     """
     callbacks = as_callbacks(callbacks)
     _check_ranks(run, start_epoch, 1 if comm is None else comm.Get_size())
@@ -166,9 +178,10 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
         # a callback may stop the run on one rank: the ranks then agree on every stop (one rank may have none)
         plan = replace(plan, agree_stops=parallel.any(bool(callbacks)))
         guard = parallel.guard()
+    uses_numba = run.net.backend == "numba" or bool(getattr(run.optimizer, "fused", False))
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), guard, \
-            _sharded_layers(run.net, plan.parallel):
+    with limit_threads(threads, numba=uses_numba), guard, _sharded_layers(run.net, plan.parallel), \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _train_epochs(run, plan, start_epoch, callbacks, checkpoint, verbose)
 
 
@@ -374,7 +387,8 @@ def _step(run: Run, plan: _Plan, meter: EpochMeter, batch: tuple, epoch: int, st
         clip_grad_norm_(net.grads, run.settings.clip_norm, norm=math.sqrt(total))
     if run.settings.clip_value is not None:
         clip_grad_value_(net.grads, run.settings.clip_value)
-    run.state.history.step_lr.append(float(opt.lr) if opt.lr is not None else float("nan"))
+    lr = opt.lr
+    run.state.history.step_lr.append(float("nan") if lr is None else float(lr))
     opt.step(net.params, net.grads)
     return c
 

@@ -73,7 +73,7 @@
     const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
     ws = new WebSocket(url);
     ws.onopen = () => {
-      ws.send(JSON.stringify({type: "config", config: cfg}));
+      sendConfig(true);
       queue.splice(0).forEach((m) => ws.send(JSON.stringify(m)));
     };
     ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
@@ -81,10 +81,16 @@
   }
   function onMessage(m) {
     if (m.type === "snapshot") { snap = m; drawSnapshot(); }
-    else if (m.type === "data") { data = m; if (m.config) syncControls(m.config); showError(""); }
+    else if (m.type === "data") {
+      data = m;
+      if (typeof m.seq === "number") answeredSeq = Math.max(answeredSeq, m.seq);
+      if (m.config && answeredSeq === configSeq) syncControls(m.config);
+      showError("");
+    }
     else if (m.type === "formulas") { formulas = m; renderFormulas(); }
     else if (m.type === "error") {
       showError(m.message);
+      if (typeof m.seq === "number") answeredSeq = Math.max(answeredSeq, m.seq);
       if (m.request === "config") send({type: "hello"});   // back to the settings the server kept
     }
     else if (m.type === "export") onExport(m);
@@ -104,7 +110,14 @@
       if (cfg.dataset === "csv") cfg.dataset = DEFAULT.dataset;   // an uploaded file is not in the link
     } catch (e) { showError("the link's settings (#…) could not be read; starting from the defaults"); }
   }
-  function configure() { writeHash(); formulas = null; renderFormulas(); send({type: "config", config: cfg}); }
+  // Each config sent is numbered; the server's settings (in its "data" answers) are applied only once the
+  // latest config has been answered, so an answer to an older one never overwrites a newer local change.
+  let configSeq = 0, answeredSeq = 0;
+  function sendConfig(raw) {
+    const msg = {type: "config", config: cfg, seq: ++configSeq};
+    if (raw) ws.send(JSON.stringify(msg)); else send(msg);
+  }
+  function configure() { writeHash(); formulas = null; renderFormulas(); sendConfig(false); }
   function syncControls(c) {
     cfg = Object.assign(cfg, c);
     for (const id of ["dataset", "optimizer", "regularization", "loss", "init"]) $(id).value = cfg[id];
