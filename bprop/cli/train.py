@@ -621,6 +621,8 @@ def run(args) -> int:
             print(f"error: {who}{exc}" if not isinstance(exc, KeyboardInterrupt) else "error: interrupted",
                   file=sys.stderr, flush=True)
         from .options import EXIT_INTERRUPTED
+        if collective:          # every rank met it: no rank aborts before rank 0's line is out
+            comm.Barrier()
         comm.Abort(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else
                    getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
         raise
