@@ -623,8 +623,9 @@ def run(args) -> int:
         from .options import EXIT_INTERRUPTED
         if collective:          # every rank met it: no rank aborts before rank 0's line is out
             comm.Barrier()
-        comm.Abort(EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else
-                   getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
+        from ..training.distributed import abort
+        abort(comm, EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else
+              getattr(exc, "exit_code", 1) if isinstance(getattr(exc, "exit_code", 1), int) else 1)
         raise
 
 

@@ -57,6 +57,7 @@ mpi4py is imported by the caller that makes the communicator, never here:
 from __future__ import annotations
 
 import sys
+import time
 import zlib
 from contextlib import contextmanager
 
@@ -70,6 +71,17 @@ def _in_place():
     from mpi4py import MPI    # only reached with a communicator, so mpi4py is installed
     return MPI.IN_PLACE
 
+
+
+#: Seconds an aborting rank waits after printing its error line: mpiexec forwards each rank's stderr
+#: through its proxy, and MPI_Abort tears the proxies down at once, so an unforwarded line is lost.
+ABORT_GRACE_S = 0.3
+
+
+def abort(comm, code: int) -> None:
+    """``comm.Abort(code)``, once this rank's error line (already printed and flushed) has left."""
+    time.sleep(ABORT_GRACE_S)
+    comm.Abort(code)
 
 class DataParallel:
     """The ranks of one data-parallel run, and the collective operations the fit loop uses.
@@ -141,7 +153,7 @@ class DataParallel:
             print(f"error: rank {self.rank} of {self.size} stopped ({type(exc).__name__}: {exc}); "
                   "aborting every rank, as a data-parallel run cannot go on without it", file=sys.stderr,
                   flush=True)
-            self.comm.Abort(code)
+            abort(self.comm, code)
             raise
 
     # ---------------------------------------------------------------- one step
