@@ -55,18 +55,19 @@ def _grad_array(grad, like: np.ndarray) -> np.ndarray:
     return np.empty_like(like) if grad is None else grad
 
 
-def _scaled_mean(G: np.ndarray, per_sample_or_total, weights, n: int) -> float:
-    """Apply the batch mean to ``G`` in place and return ``C``.
+def _scaled_mean(G: np.ndarray, per_sample, weights, n: int) -> float:
+    """Apply the batch mean to ``G`` in place and return ``C`` from the per-sample losses ``C_x``.
 
-    Unweighted: ``C = total/n`` and ``G *= 1/n``. Weighted: ``C = Σ_x s_x C_x``
-    and ``G_x *= s_x`` with ``s_x = w_x/Σw``.
+    Unweighted: ``C = Σ_x C_x / n`` (summed in float64; ``per_sample`` may be that
+    sum already) and ``G *= 1/n``. Weighted: ``C = Σ_x s_x C_x`` and ``G_x *= s_x``
+    with ``s_x = w_x/Σw``.
     """
     if weights is None:
         G *= G.dtype.type(1.0 / n)
-        return float(per_sample_or_total / n)
+        return float(np.sum(per_sample, dtype=np.float64) / n)
     s = _row_scale(weights, G.dtype)
     G *= s[:, None]
-    return float(np.sum(per_sample_or_total * s, dtype=np.float64))
+    return float(np.sum(per_sample * s, dtype=np.float64))
 
 
 class Loss:
@@ -243,14 +244,13 @@ class CrossEntropy(Loss):
         per = -np.sum(Y * logp, axis=1)
         if eps:                                                      # y' = (1 − ε) y + ε/k
             per = (1 - eps) * per - (eps / out.shape[1]) * np.sum(logp, axis=1)
-        total = per if weights is not None else np.sum(per, dtype=np.float64)
         np.exp(logp, out=G)                                          # softmax(z)
         if eps:
             G -= (1 - eps) * Y
             G -= G.dtype.type(eps / out.shape[1])                   # δ_L = (softmax(z) − y') / n
         else:
             G -= Y                                                   # δ_L = (softmax(z) − y) / n
-        return _scaled_mean(G, total, weights, len(out)), G
+        return _scaled_mean(G, per, weights, len(out)), G
 
     def output_to_prediction(self, out):
         return softmax(out)
@@ -306,10 +306,9 @@ class BinaryCrossEntropy(Loss):
         if backend == "numba" and weights is None and Y.dtype == out.dtype:
             return _sigmoid_binary_cross_entropy_loop(out, Y, G), G
         per = self.per_sample(out, Y)
-        total = per if weights is not None else np.sum(per, dtype=np.float64)
         sigmoid(out, out=G)
         G -= Y                                                       # δ_L = (σ(z) − y) / n
-        return _scaled_mean(G, total, weights, len(out)), G
+        return _scaled_mean(G, per, weights, len(out)), G
 
     def output_to_prediction(self, out):
         return sigmoid(out)
@@ -351,9 +350,8 @@ class MAE(Loss):
         G = _grad_array(grad, out)
         np.subtract(out, Y, out=G)                                   # r = a − y
         per = np.sum(np.abs(G), axis=1)
-        total = per if weights is not None else np.sum(per, dtype=np.float64)
         np.sign(G, out=G)                                            # ∇_a C = sign(r) / n
-        return _scaled_mean(G, total, weights, len(out)), G
+        return _scaled_mean(G, per, weights, len(out)), G
 
 
 class Huber(Loss):
@@ -393,10 +391,9 @@ class Huber(Loss):
         G = _grad_array(grad, out)
         np.subtract(out, Y, out=G)                                   # r = a − y
         per = self._per_sample_of(G)
-        total = per if weights is not None else np.sum(per, dtype=np.float64)
         d = G.dtype.type(self.delta)
         np.clip(G, -d, d, out=G)                                     # ∇_a C = clip(r, −δ, δ) / n
-        return _scaled_mean(G, total, weights, len(out)), G
+        return _scaled_mean(G, per, weights, len(out)), G
 
 
 class Poisson(Loss):
@@ -438,10 +435,9 @@ class Poisson(Loss):
     def value_and_grad(self, out, Y, weights=None, *, grad=None, backend="numpy"):
         G = _grad_array(grad, out)
         per = self.per_sample(out, Y)
-        total = per if weights is not None else np.sum(per, dtype=np.float64)
         np.exp(out, out=G)                                           # λ = e^z
         G -= Y                                                       # δ_L = (e^z − y) / n
-        return _scaled_mean(G, total, weights, len(out)), G
+        return _scaled_mean(G, per, weights, len(out)), G
 
     def output_to_prediction(self, out):
         return np.exp(out)
