@@ -491,6 +491,18 @@ def test_no_global_switch_and_no_kernels_module():
     assert r.stdout.strip() == "False"                 # import bprop never imports numba, whatever the environment
 
 
+@needs_numba
+@pytest.mark.parametrize("choose", ["bp.Sequential([bp.Dense(2, 2)], backend='numba')",
+                                    "bp.optim.Adam(1e-3, fused=True)"])
+def test_choosing_numba_starts_it_before_training(choose):
+    # numba's one-time set-up (code generator, type registries) happens where the option is chosen,
+    # so the first epoch of a fresh process runs at the speed of the later ones
+    code = ("import bprop as bp, bprop._jit as J; s0 = J._started; " + choose +
+            "; print(s0, J._started, J._touch(7))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.split() == ["False", "True", "7"]
+
+
 def test_compiled_function_keeps_its_python_loop():
     from bprop.activations import _relu_backward_loop
     A = np.array([[1.0, -1.0, 0.0]])
