@@ -258,6 +258,9 @@ class CrossEntropy(Loss):
 
 @compiled
 def _softmax_cross_entropy_loop(Z, Y, G):
+    """:meth:`CrossEntropy.value_and_grad` in one pass per row, one ``exp`` per element:
+    ``e_j = exp(z_j − max z)`` is kept in ``G``, and ``softmax(z)_j = e_j / Σ_k e_k``
+    (the formula's ``exp(ln softmax)``, to rounding)."""
     n, k = Z.shape
     inv_n = Z.dtype.type(1.0 / n)
     acc = 0.0
@@ -268,13 +271,14 @@ def _softmax_cross_entropy_loop(Z, Y, G):
                 mx = Z[i, j]
         s = Z.dtype.type(0.0)
         for j in range(k):
-            s += np.exp(Z[i, j] - mx)
+            e = np.exp(Z[i, j] - mx)
+            G[i, j] = e
+            s += e
         lse = np.log(s)
         for j in range(k):
-            logp = (Z[i, j] - mx) - lse
             y = Y[i, j]
-            acc += y * logp
-            G[i, j] = (np.exp(logp) - y) * inv_n
+            acc += y * ((Z[i, j] - mx) - lse)                  # y ln softmax(z)
+            G[i, j] = (G[i, j] / s - y) * inv_n                 # δ_L = (softmax(z) − y) / n
     return -acc / n
 
 
