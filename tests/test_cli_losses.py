@@ -3,6 +3,7 @@
 
 import csv
 import os
+import re
 
 import numpy as np
 import pytest
@@ -150,3 +151,53 @@ def test_multilabel_targets_from_a_config_file(tmp_path, capsys):
     net = train(capsys, tmp_path / "run", "--config", cfg)
     assert net.metadata["task"] == "multilabel" and net.metadata["class_names"] == ["rain", "wind"]
     assert 'target = "rain,wind"' in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_train_with_poisson_loss_on_counts(tmp_path, capsys):
+    # counts y ~ Poisson(e^(0.5 + x)): the Poisson loss predicts e^z, so every prediction is > 0
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 300)
+    data = tmp_path / "counts.csv"
+    with data.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["x", "count"])
+        w.writerows(zip(x.round(4), rng.poisson(np.exp(0.5 + x))))
+    run = tmp_path / "run"
+    net = train(capsys, run, "--data", f"csv:{data}", "--target", "count", "--loss", "poisson", "--layers", "8",
+                "--lr", "0.01", "--epochs", "30")
+    assert net.metadata["loss"] == "poisson"
+    assert 'loss = "poisson"' in (run / "config.toml").read_text()
+    code, out, err = cli(capsys, "predict", run, data, "--output", tmp_path / "pred.csv")
+    assert code == 0, err
+    rows = list(csv.DictReader((tmp_path / "pred.csv").open()))
+    pred = np.array([float(r["prediction"]) for r in rows])
+    assert pred.min() > 0                                          # e^z, never a negative count
+    assert np.corrcoef(pred, np.exp(0.5 + x))[0, 1] > 0.9          # it learned the rate
+
+
+def test_poisson_loss_refuses_negative_targets(tmp_path, capsys):
+    code, _, err = cli(capsys, "train", "--data", "sine", "--loss", "poisson", "--out", tmp_path / "r",
+                       "--quiet", "--no-plots", "--epochs", "1")
+    assert code == 2 and err.startswith("error: --loss poisson models counts or rates y ≥ 0") and "use mse" in err
+
+
+def test_poisson_run_reports_and_plots_the_rate(tmp_path, capsys):
+    # report.md's metrics, evaluate and fit.png compare e^z (the predicted count) with the counts, not z:
+    # with z (about ln 3 here) in place of the rate, R² would be far below 0
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, 400)
+    data = tmp_path / "counts.csv"
+    with data.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["x", "count"])
+        w.writerows(zip(x.round(4), rng.poisson(np.exp(1.0 + x))))
+    run = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "--data", f"csv:{data}", "--target", "count", "--loss", "poisson",
+                       "--layers", "8", "--lr", "0.01", "--epochs", "40", "--quiet", "--out", run)
+    assert code == 0, err
+    assert (run / "fit.png").is_file()
+    code, out, err = cli(capsys, "evaluate", run)
+    assert code == 0, err
+    r2 = float(re.search(r"r2\W+(-?[0-9.]+)", out).group(1))
+    assert r2 > 0.3
+    assert re.search(r"r2\W+" + re.escape(f"{r2:.4f}"), (run / "report.md").read_text())

@@ -49,10 +49,12 @@ def check_data_name(spec: str, option: str = "--data") -> str:
 
 
 def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir=None, test_size=0.2, seed=0,
-                 progress=True, dtype=None):
+                 progress=True, dtype=None, task=None):
     """:func:`bprop.data.load` with the CLI's errors: option mistakes are usage errors (exit 2).
 
     Problems with a file (missing, unreadable, bad values) stay failures (exit 1).
+    ``task`` overrides the task a CSV target's values suggest (:func:`csv_task`);
+    it is ignored for the other data sets.
     """
     from .. import data as bdata
 
@@ -66,7 +68,7 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
         raise FileNotFoundError(f"--data {spec}: no such file: {spec[4:]}")
     try:
         return bdata.load(spec, n_samples=n_samples, noise=noise, seed=seed, data_dir=data_dir, target=target,
-                          test_size=test_size, progress=progress, dtype=dtype)
+                          test_size=test_size, progress=progress, dtype=dtype, task=task if is_csv else None)
     except (bdata.DatasetUnavailableError, bdata.DataFileError):
         raise  # a file on disk is missing or wrong: a failure (exit 1), not a usage error
     except (ValueError, TypeError) as exc:
@@ -76,6 +78,20 @@ def load_dataset(spec: str, *, n_samples=None, noise=None, target=None, data_dir
         if is_csv:
             raise
         raise UsageError(f"--data {spec}: {text}") from None
+
+
+def csv_task(loss_spec: str | None) -> str | None:
+    """The task a CSV target is read as for ``--loss loss_spec``: ``"regression"`` for the
+    Poisson loss, whose targets are counts (a column of a few small integers would
+    otherwise be read as class labels), else None (the values decide)."""
+    from .. import losses
+    if not loss_spec or str(loss_spec).lower() == "auto":
+        return None
+    try:
+        loss = losses.get(loss_spec)
+    except (TypeError, ValueError):
+        return None          # choose_loss reports a bad --loss with the usual message
+    return "regression" if isinstance(loss, losses.Poisson) else None
 
 
 def model_file(path: str) -> tuple[str, str | None]:

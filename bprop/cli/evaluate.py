@@ -73,7 +73,8 @@ def run(args) -> int:
         con.print(f"data: {plain(spec)} (from {plain(os.path.join(run_dir, 'config.toml'))})")
     ds = load_dataset(spec, n_samples=pick("n_samples", "n_samples", None), noise=pick("noise", "noise", None),
                       target=pick("target", "target", None), data_dir=pick("data_dir", "data_dir", None),
-                      test_size=pick("test_size", "test_size", 0.2), seed=pick("seed", "seed", 0))
+                      test_size=pick("test_size", "test_size", 0.2), seed=pick("seed", "seed", 0),
+                      task=meta.get("task"))          # a CSV target is read as the model's task
     part = args.part or ("all" if spec.lower().startswith("csv:") and not same else "test")
     if part == "test" and ds.n_test == 0:
         part = "all"

@@ -106,8 +106,9 @@ def run(args) -> int:
             w.writerow([str(int(v > 0)) for v in row] + ([f"{p:.6g}" for p in proba[i]] if args.proba else []))
     else:
         k = out.shape[1]
+        pred = model_loss(meta, task).output_to_prediction(out) if len(X) else out   # e^z for Poisson
         w.writerow(["prediction"] if k == 1 else [f"prediction_{j}" for j in range(k)])
-        for row in out:
+        for row in pred:
             w.writerow([f"{v:.8g}" for v in row])
     if args.output:
         write_text(args.output, buf.getvalue())

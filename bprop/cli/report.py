@@ -52,8 +52,9 @@ def compute_metrics(net, X: np.ndarray, y: np.ndarray, task: str, loss) -> dict:
                                  subset_accuracy=float(np.mean(np.all(pred == labels, axis=1))))
         result.update(prediction=pred, proba=loss.output_to_prediction(out).astype(np.float64))
     else:
-        result["metrics"].update(M.regression_metrics(np.asarray(y, np.float64).reshape(len(X), -1), out))
-        result["prediction"] = out
+        pred = loss.output_to_prediction(out)          # the output itself, or e^z for Poisson
+        result["metrics"].update(M.regression_metrics(np.asarray(y, np.float64).reshape(len(X), -1), pred))
+        result["prediction"] = pred
     return result
 
 
@@ -123,6 +124,9 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
     def raw_output(Xraw):
         return net.predict(prep.std(Xraw))
 
+    def predicted(Xraw):                 # a regression's prediction: the output, or e^z for Poisson
+        return prep.loss.output_to_prediction(raw_output(Xraw))
+
     Xtr, ytr = ds.X_train, ds.y_train
     Xte, yte = ds.X_test, ds.y_test
     if ds.n_features == 2 and ds.task == "classification":
@@ -132,11 +136,11 @@ def make_plots(run_dir: str, net, history, prep, result, eval_X_raw, eval_y) -> 
                                 feature_names=ds.feature_names, title=f"Decision boundary — {ds.name}")
         made.append(("Decision boundary with the data (circles: train, triangles: test)", "decision_boundary.png"))
     elif ds.n_features == 2 and ds.task == "regression":
-        plots.regression_surface(raw_output, Xtr, ytr, Xte, yte, path("surface.png"),
+        plots.regression_surface(predicted, Xtr, ytr, Xte, yte, path("surface.png"),
                                  feature_names=ds.feature_names, title=f"Predicted surface — {ds.name}")
         made.append(("Predicted surface with the data", "surface.png"))
     elif ds.n_features == 1 and ds.task == "regression":
-        plots.regression_fit_1d(raw_output, Xtr, ytr, Xte, yte, path("fit.png"),
+        plots.regression_fit_1d(predicted, Xtr, ytr, Xte, yte, path("fit.png"),
                                 feature_name=ds.feature_names[0], title=f"Fit — {ds.name}")
         made.append(("The network's curve with the data", "fit.png"))
     return made

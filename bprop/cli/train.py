@@ -68,7 +68,8 @@ COMMENTS = {
     "test_size": "fraction held out as the test part (reported in report.md)",
     "standardize": "x' = (x − mean) / std, fitted on the training part, saved with the model",
     "layers": "hidden widths; input and output widths come from the data",
-    "loss": "cross_entropy (classification), mse (regression), bce (multi-label); arguments: huber:delta=0.5",
+    "loss": "cross_entropy (classification), mse (regression), mae, huber, poisson (y ≥ 0), bce (multi-label); "
+            "arguments: huber:delta=0.5",
     "lr": "learning rate η",
     "schedule": "constant | step:every=E,gamma=G | exponential:gamma=G | cosine:min_lr=M | warmup:epochs=E | "
                 "plateau:factor=F,patience=P (E in epochs, G per epoch)",
@@ -140,8 +141,8 @@ def register(subparsers) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--loss", metavar="NAME", help="cross_entropy (classification default; "
                    "cross_entropy:label_smoothing=0.1 smooths the targets), mse (regression default; one-hot "
-                   "targets on classes), mae, huber (huber:delta=0.5), or bce (also for several 0/1 target "
-                   "columns, --target a,b); e.g. --loss huber")
+                   "targets on classes), mae, huber (huber:delta=0.5), poisson (counts or rates y ≥ 0, "
+                   "predicted as e^z), or bce (also for several 0/1 target columns, --target a,b); e.g. --loss huber")
     g.add_argument("--optimizer", metavar="NAME", help="sgd, momentum, nesterov, rmsprop, adam (default), adamw; "
                    "e.g. --optimizer momentum")
     g.add_argument("--lr", type=float, metavar="η", help="learning rate (default: 1e-3 for adam/adamw, 0.01 "
@@ -411,13 +412,20 @@ class Prepared:
         return None if self.X_val is None else (self.X_val, self.targets(self.y_val))
 
 
-def choose_loss(cfg: dict, task: str):
-    """The loss object of ``cfg["loss"]`` (``"auto"``: the default of the task); usage error for a mismatch."""
+def choose_loss(cfg: dict, task: str, y=None):
+    """The loss object of ``cfg["loss"]`` (``"auto"``: the default of the task); usage error for a
+    mismatch with the task, or with the training targets ``y`` when given."""
+    import numpy as np
+
     from .. import losses
     from .common import default_loss
     if cfg["loss"].lower() == "auto":
         return default_loss(task)
     loss = losses.get(cfg["loss"])
+    low = float(np.min(y)) if isinstance(loss, losses.Poisson) and y is not None and len(y) else 0.0
+    if low < 0:
+        raise UsageError(f"--loss {cfg['loss']} models counts or rates y ≥ 0, but the targets of {cfg['data']} go "
+                         f"down to {low:.4g}; use mse (or huber, mae) for such targets")
     if task == "regression" and loss.task != "regression":
         raise UsageError(f"--loss {cfg['loss']} needs class labels, but {cfg['data']} is a regression data set; "
                          "use mse")
@@ -646,13 +654,13 @@ def _run(args, comm) -> int:
     if root:
         check_not_in_use(out, "--out")
         check_empty(out, bool(args.overwrite))
-    from .common import load_dataset
+    from .common import csv_task, load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
                       data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet,
                       # raw CSV values are trained in cfg["dtype"] unless standardised first
-                      dtype=None if cfg["standardize"] else cfg["dtype"])
+                      dtype=None if cfg["standardize"] else cfg["dtype"], task=csv_task(cfg["loss"]))
     check_network_size(cfg["layers"], ds.n_features, ds.n_outputs)
-    loss = choose_loss(cfg, ds.task)
+    loss = choose_loss(cfg, ds.task, ds.y_train)
     cfg["loss"] = loss.spec
     prep = Prepared(cfg, ds, None, loss)
     net = build_model(cfg, prep)
@@ -760,9 +768,10 @@ def _resume(args, run_dir: str, ckpt: str, cfg_path: str, comm=None) -> int:
     done = int(meta["epoch"])
     if cfg["epochs"] < done:
         raise UsageError(f"--epochs {cfg['epochs']}: the checkpoint already holds {done} epochs")
-    from .common import load_dataset
+    from .common import csv_task, load_dataset
     ds = load_dataset(cfg["data"], n_samples=cfg["n_samples"], noise=cfg["noise"], target=cfg["target"],
-                      data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet)
+                      data_dir=cfg["data_dir"], test_size=cfg["test_size"], seed=cfg["seed"], progress=not quiet,
+                      task=csv_task(cfg["loss"]))
     metadata = meta.get("metadata") or {}
     from ..data import Standardizer
     st = metadata.get("standardizer")
