@@ -153,15 +153,21 @@ def test_multilabel_targets_from_a_config_file(tmp_path, capsys):
     assert 'target = "rain,wind"' in (tmp_path / "run" / "config.toml").read_text()
 
 
-def test_train_with_poisson_loss_on_counts(tmp_path, capsys):
-    # counts y ~ Poisson(e^(0.5 + x)): the Poisson loss predicts e^z, so every prediction is > 0
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, 300)
-    data = tmp_path / "counts.csv"
-    with data.open("w", newline="") as f:
+def counts_csv(folder, n, offset, seed):
+    """A CSV of ``n`` rows ``x, count`` with ``count ~ Poisson(e^(offset + x))``, ``x`` uniform in [−1, 1]."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, n)
+    path = folder / "counts.csv"
+    with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["x", "count"])
-        w.writerows(zip(x.round(4), rng.poisson(np.exp(0.5 + x))))
+        w.writerows(zip(x.round(4), rng.poisson(np.exp(offset + x))))
+    return path, x
+
+
+def test_train_with_poisson_loss_on_counts(tmp_path, capsys):
+    # counts y ~ Poisson(e^(0.5 + x)): the Poisson loss predicts e^z, so every prediction is > 0
+    data, x = counts_csv(tmp_path, 300, 0.5, seed=0)
     run = tmp_path / "run"
     net = train(capsys, run, "--data", f"csv:{data}", "--target", "count", "--loss", "poisson", "--layers", "8",
                 "--lr", "0.01", "--epochs", "30")
@@ -184,13 +190,7 @@ def test_poisson_loss_refuses_negative_targets(tmp_path, capsys):
 def test_poisson_run_reports_and_plots_the_rate(tmp_path, capsys):
     # report.md's metrics, evaluate and fit.png compare e^z (the predicted count) with the counts, not z:
     # with z (about ln 3 here) in place of the rate, R² would be far below 0
-    rng = np.random.default_rng(1)
-    x = rng.uniform(-1, 1, 400)
-    data = tmp_path / "counts.csv"
-    with data.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["x", "count"])
-        w.writerows(zip(x.round(4), rng.poisson(np.exp(1.0 + x))))
+    data, _ = counts_csv(tmp_path, 400, 1.0, seed=1)
     run = tmp_path / "run"
     code, _, err = cli(capsys, "train", "--data", f"csv:{data}", "--target", "count", "--loss", "poisson",
                        "--layers", "8", "--lr", "0.01", "--epochs", "40", "--quiet", "--out", run)
