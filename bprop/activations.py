@@ -310,12 +310,14 @@ def _elu_backward_loop(dA, Z, A, alpha, out):
     return out
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
+def _erf(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``erf(x)`` into ``out``: ``scipy.special.erf`` when SciPy is installed, else ``math.erf`` per entry."""
     try:
         from scipy.special import erf
     except ImportError:  # exact but slower fallback
-        return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
-    return erf(x)
+        out[...] = np.vectorize(math.erf, otypes=[np.float64])(x)
+        return out
+    return erf(x, out=out)
 
 
 class GELU(Activation):
@@ -329,11 +331,17 @@ class GELU(Activation):
     :math:`u = \sqrt{2/π}(z + 0.044715 z^3)`,
     :math:`σ'(z) = ½(1 + \tanh u) + ½ z (1 − \tanh^2 u) \sqrt{2/π}(1 + 3·0.044715 z^2)`.
 
-    The exact form uses ``scipy.special.erf`` when SciPy is installed and
-    ``math.erf`` otherwise (same values, slower).
+    The forward pass keeps :math:`Φ(z)` (or :math:`\tanh u`) for the backward
+    pass. The exact form uses ``scipy.special.erf`` when SciPy is installed
+    and ``math.erf`` otherwise (same values, slower). ``backend="numba"``
+    compiles the passes where one loop beats NumPy's vectorised ``tanh`` and
+    ``exp``: the exact forward pass (:func:`_gelu_erf_loop`, one ``erf`` per
+    entry) and the tanh form's backward pass (:func:`_gelu_tanh_backward_loop`,
+    arithmetic only); the other two run the NumPy code, which is faster there.
     """
 
     _K = math.sqrt(2.0 / math.pi)
+    _C = 0.044715
 
     _parameter_constraints = {"approximate": Options(("none", "tanh"), type=str)}
 
@@ -341,26 +349,93 @@ class GELU(Activation):
         super().__init__()
         (self.approximate,) = check_params({"approximate": approximate}, self._parameter_constraints).values()
 
-    def forward(self, A, training=False):
-        if self.approximate == "tanh":
-            t = np.tanh(self._K * (A + 0.044715 * A ** 3))
-            self._cache = (A, t)
-            return 0.5 * A * (1.0 + t)
-        cdf = 0.5 * (1.0 + _erf(A / math.sqrt(2.0)))
-        self._cache = (A, cdf)
-        return A * cdf
+    def forward(self, Z, training=False):
+        A = self._output("A", Z.shape, Z.dtype, training)
+        aux = self._output("aux", Z.shape, Z.dtype, training)      # Φ(z), or tanh u
+        self._cache = (Z, aux)
+        tanh_form = self.approximate == "tanh"
+        if self._numba() and not tanh_form:
+            return _gelu_erf_loop(Z, A, aux)
+        if tanh_form:
+            np.multiply(Z, Z, out=aux)                   # u = √(2/π)(z + 0.044715 z³)
+            aux *= Z
+            aux *= self._C
+            aux += Z
+            aux *= self._K
+            np.tanh(aux, out=aux)
+            np.add(aux, 1.0, out=A)                      # σ = ½ z (1 + tanh u)
+        else:
+            np.divide(Z, math.sqrt(2.0), out=aux)        # Φ = ½(1 + erf(z/√2))
+            _erf(aux, aux)
+            aux += 1.0
+            aux *= 0.5
+            np.copyto(A, aux)                            # σ = z Φ
+        A *= Z
+        if tanh_form:
+            A *= 0.5
+        return A
 
     def backward(self, dOut, need_input_grad=True):
         Z, aux = self._cache
-        if self.approximate == "tanh":
-            t = aux
-            d = 0.5 * (1.0 + t) + 0.5 * Z * (1.0 - t * t) * self._K * (1.0 + 3 * 0.044715 * Z * Z)
-        else:
-            d = aux + Z * np.exp(-0.5 * Z * Z) / math.sqrt(2.0 * math.pi)
-        return dOut * d.astype(dOut.dtype, copy=False)
+        dZ = self._buffer("dZ", Z.shape, Z.dtype)
+        tanh_form = self.approximate == "tanh"
+        if self._numba() and tanh_form:
+            return _gelu_tanh_backward_loop(dOut, Z, aux, dZ)
+        if tanh_form:                # ½(1 + t) + ½ z (1 − t²) √(2/π) (1 + 3·0.044715 z²)
+            work = self._buffer("work", Z.shape, Z.dtype)
+            np.multiply(Z, Z, out=dZ)
+            dZ *= 3 * self._C
+            dZ += 1.0
+            dZ *= self._K
+            np.multiply(aux, aux, out=work)
+            np.subtract(1.0, work, out=work)
+            dZ *= work
+            dZ *= Z
+            dZ *= 0.5
+            np.add(aux, 1.0, out=work)
+            work *= 0.5
+            dZ += work
+        else:                        # Φ(z) + z e^{−z²/2} / √(2π)
+            np.multiply(Z, Z, out=dZ)
+            dZ *= -0.5
+            np.exp(dZ, out=dZ)
+            dZ *= Z
+            dZ /= math.sqrt(2.0 * math.pi)
+            dZ += aux
+        dZ *= dOut                   # δ = ∂C/∂A ⊙ σ'(z)
+        return dZ
 
     def get_config(self):
         return {"type": "GELU", "approximate": self.approximate}
+
+
+@compiled
+def _gelu_erf_loop(Z, A, aux):
+    """The exact form's forward pass: ``aux = Φ(z) = ½(1 + erf(z/√2))``, ``A = z Φ(z)``."""
+    half, one = Z.dtype.type(0.5), Z.dtype.type(1.0)
+    sqrt2 = Z.dtype.type(math.sqrt(2.0))
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            z = Z[i, j]
+            cdf = half * (one + math.erf(z / sqrt2))
+            aux[i, j] = cdf
+            A[i, j] = z * cdf
+    return A
+
+
+@compiled
+def _gelu_tanh_backward_loop(dA, Z, T, out):
+    """The tanh form's backward pass from ``T = tanh u``: ``δ = ∂C/∂A ⊙ σ'(z)``."""
+    half, one = Z.dtype.type(0.5), Z.dtype.type(1.0)
+    k_, c3 = Z.dtype.type(math.sqrt(2.0 / math.pi)), Z.dtype.type(3 * 0.044715)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            z = Z[i, j]
+            t = T[i, j]
+            out[i, j] = dA[i, j] * (half * (one + t) + half * z * (one - t * t) * k_ * (one + c3 * z * z))
+    return out
 
 
 class Softmax(Activation):

@@ -13,6 +13,7 @@ No timing here: speed is measured by ``benchmarks/train_speed.py``.
 import copy
 import os
 import pickle
+import math
 import subprocess
 import sys
 
@@ -121,6 +122,9 @@ def test_numpy_activation_formulas_match_their_closed_forms(dtype, rng):
     sig = 1 / (1 + np.exp(-Z.astype(np.float64)))
     soft = np.exp(Z - Z.max(1, keepdims=True)) / np.exp(Z - Z.max(1, keepdims=True)).sum(1, keepdims=True)
     elu = np.where(Z > 0, Z, 0.7 * np.expm1(np.minimum(Z, 0)))
+    Zd = Z.astype(np.float64)
+    cdf = 0.5 * (1 + np.vectorize(math.erf)(Zd / np.sqrt(2)))
+    t = np.tanh(np.sqrt(2 / np.pi) * (Zd + 0.044715 * Zd ** 3))
     cases = {
         "relu": (bp.ReLU(), np.maximum(Z, 0), dA * (Z > 0)),
         "sigmoid": (bp.Sigmoid(), sig, dA * sig * (1 - sig)),
@@ -128,6 +132,9 @@ def test_numpy_activation_formulas_match_their_closed_forms(dtype, rng):
         "leaky": (bp.LeakyReLU(0.1), np.where(Z > 0, Z, 0.1 * Z), np.where(Z > 0, dA, 0.1 * dA)),
         "elu": (bp.ELU(0.7), elu, np.where(Z > 0, dA, dA * (elu + 0.7))),
         "softmax": (bp.Softmax(), soft, soft * (dA - np.sum(dA * soft, axis=1, keepdims=True))),
+        "gelu": (bp.GELU(), Z * cdf, dA * (cdf + Z * np.exp(-Z ** 2 / 2) / np.sqrt(2 * np.pi))),
+        "gelu_tanh": (bp.GELU(approximate="tanh"), 0.5 * Z * (1 + t),
+                      dA * (0.5 * (1 + t) + 0.5 * Z * (1 - t ** 2) * np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * Z ** 2))),
     }
     for name, (layer, A, dZ) in cases.items():
         _same(layer.forward(Z, training=True), A, dtype, name)
