@@ -48,7 +48,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight, compute_sample_weight
-from sklearn.utils import shuffle as _shuffle
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
@@ -151,8 +150,10 @@ class _MLPOrder:
 
     ``MLP._fit_stochastic`` starts from ``sample_idx = arange(n)`` and, before each epoch,
     ``sample_idx = sklearn.utils.shuffle(sample_idx, random_state=rs)``: each epoch's order
-    is a new permutation of the previous one (``rs.shuffle`` of ``arange(n)``, composed),
-    and the batches are its consecutive slices.
+    is a new permutation of the previous one, and the batches are its consecutive slices.
+    ``shuffle`` (``resample(replace=False)``) draws ``indices = arange(n); rs.shuffle(indices)``
+    and returns ``sample_idx[indices]``; :meth:`permutation` does that without the argument
+    checks around it (about 0.4 ms an epoch, as long as a step on a small data set).
     """
 
     def __init__(self, stream: np.random.RandomState):
@@ -162,7 +163,9 @@ class _MLPOrder:
     def permutation(self, n: int) -> np.ndarray:
         if self.order is None:
             self.order = np.arange(n, dtype=int)
-        self.order = _shuffle(self.order, random_state=self.stream)
+        indices = np.arange(n)
+        self.stream.shuffle(indices)
+        self.order = self.order[indices]
         return self.order
 
 
