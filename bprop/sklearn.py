@@ -47,7 +47,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils import compute_class_weight, compute_sample_weight
+from sklearn.utils import check_random_state, compute_class_weight, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
@@ -63,7 +63,8 @@ from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, Poi
 from .mlp import build_mlp
 from .model_file import MODEL_MEMBERS, check_model
 from .network import Sequential
-from .training import Callback, EarlyStopping, History, pack_optimizer_state, unpack_optimizer_state
+from .optim.schedules import StallCounter
+from .training import Callback, History, pack_optimizer_state, unpack_optimizer_state
 from .training.checkpoints import check_history, check_optimizer_state, check_rng_state
 
 try:  # scikit-learn >= 1.6
@@ -120,15 +121,71 @@ class _Communicator(InstanceOf):
         return "an mpi4py communicator such as MPI.COMM_WORLD"
 
 
-def _seed_from(random_state) -> int | None:
-    """An int seed for the network and the validation split (sklearn's ``random_state`` rules)."""
-    if random_state is None:
-        return int(np.random.default_rng().integers(2**31 - 1))   # fresh entropy, not the global RNG
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
+def _random_stream(random_state) -> tuple[int, np.random.RandomState]:
+    """MLP's ``check_random_state(random_state)``, and the seed of the network's own generator.
+
+    The stream draws, in MLP's order, the initial weights, the validation split and
+    the epochs' orders (made anew by every ``fit``/``partial_fit``, as MLP's). An int
+    ``k`` gives ``RandomState(k)`` and a RandomState is used (and advanced) itself, so the
+    same ``random_state`` as MLP's gives MLP's draws. ``None`` gives ``RandomState(k)``
+    for a ``k`` from fresh entropy, not NumPy's global stream (which MLP would use); a
+    Generator, which MLP does not accept, gives ``RandomState(k)`` for a ``k`` it draws.
+
+    The seed of ``net.rng`` (dropout; initialisers other than ``init="auto"``) is that
+    ``k``; for a RandomState, the stream's next integer, read from a copy so that MLP's
+    draws are left as they are.
+    """
     if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    return int(random_state.integers(2**31 - 1))   # a Generator (the only other type allowed)
+        return int(copy.deepcopy(random_state).randint(2**31 - 1)), random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        seed = int(random_state)
+    else:
+        source = np.random.default_rng() if random_state is None else random_state
+        seed = int(source.integers(2**31 - 1))
+    return seed, check_random_state(seed)
+
+
+class _MLPOrder:
+    """Each epoch's order of the training samples as MLP draws it, for ``fit(..., shuffle=)``.
+
+    ``MLP._fit_stochastic`` starts from ``sample_idx = arange(n)`` and, before each epoch,
+    ``sample_idx = sklearn.utils.shuffle(sample_idx, random_state=rs)``: each epoch's order
+    is a new permutation of the previous one, and the batches are its consecutive slices.
+    ``shuffle`` (``resample(replace=False)``) draws ``indices = arange(n); rs.shuffle(indices)``
+    and returns ``sample_idx[indices]``; :meth:`permutation` does that without the argument
+    checks around it (about 0.4 ms an epoch, as long as a step on a small data set).
+    """
+
+    def __init__(self, stream: np.random.RandomState):
+        self.stream = stream
+        self.order = None
+
+    def permutation(self, n: int) -> np.ndarray:
+        if self.order is None:
+            self.order = np.arange(n, dtype=int)
+        indices = np.arange(n)
+        self.stream.shuffle(indices)
+        self.order = self.order[indices]
+        return self.order
+
+
+def _draw_mlp_parameters(net: Sequential, stream, init, biases: bool) -> None:
+    """``MLP._init_coef`` for every Dense layer in order, drawn from ``stream`` with ``init``.
+
+    MLP draws each layer's ``coef (n_in, n_out)``, then its ``intercept (n_out,)``, from
+    the same :math:`U(-r, r)`; bprop's ``W (n_out, n_in)`` is ``coef.T``. The intercept is
+    drawn even where it is not used (``bias_init`` not ``"auto"``, or no bias before
+    BatchNorm), so that every later layer still gets MLP's draws.
+    """
+    for layer in net.layers:
+        if not isinstance(layer, Dense):
+            continue
+        fans = {"fan_in": layer.n_in, "fan_out": layer.n_out}
+        coef = init((layer.n_in, layer.n_out), stream, net.dtype, **fans)
+        intercept = init((layer.n_out,), stream, net.dtype, **fans)
+        layer.params["W"][...] = coef.T
+        if biases and layer.bias:
+            layer.params["b"][...] = intercept
 
 
 def _to_json(value):
@@ -169,61 +226,59 @@ def _from_json(value):
     return value
 
 
-class _ValidationScore(Callback):
-    """fit callback: the estimator's ``score`` on the held-out set after every epoch.
+class _Convergence(Callback):
+    """fit callback: scikit-learn's MLP convergence test after every epoch, and the validation score.
 
-    It also keeps what a fit that diverges needs to end as scikit-learn's MLP
-    does: the epoch under way, the records so far, and the parameters of the
-    best-scoring epoch.
+    It is ``MLP._update_no_improvement_count`` followed by ``trigger_stopping``:
+    a :class:`~bprop.optim.schedules.StallCounter` watches the training loss,
+    or, with a held-out set (early stopping), the estimator's ``score`` on it
+    (as ``−score``; the scores are kept in :attr:`scores`, and the parameters
+    of each new best-scoring epoch in :attr:`best_state`). After more than
+    ``n_iter_no_change`` epochs in a row without improvement, training stops,
+    unless ``adaptive`` (the schedule ``"adaptive"``) can still divide the
+    rate: then it does and the count starts again. ``n_iter_no_change=None``
+    (``tol=None`` without early stopping): nothing stops training. At the end
+    the best-scoring epoch's parameters are put back.
+
+    It also keeps what a fit that diverges needs to end as MLP does: the epoch
+    under way and the records so far.
     """
 
-    def __init__(self, score, X_val, Y_val):
+    def __init__(self, stalls, n_iter_no_change: int | None, adaptive=None, score=None, X_val=None, Y_val=None):
+        self.stalls, self.n_iter_no_change, self.adaptive = stalls, n_iter_no_change, adaptive
         self.score, self.X_val, self.Y_val = score, X_val, Y_val
         self.scores: list[float] = []
         self.records: list[dict] = []
         self.epoch = 0
-        self.best_score = -math.inf
+        self.best_epoch = None
         self.best_state = None
+        self.stopped = False
 
     def on_epoch_begin(self, net, epoch):
         self.epoch = epoch
 
     def on_epoch_end(self, net, record):
-        score = float(self.score(net._forward(self.X_val, False), self.Y_val))
-        if score > self.best_score:        # False for NaN
-            self.best_score, self.best_state = score, net.state_dict()
-        self.scores.append(score)
         self.records.append(record)
+        if self.score is None:
+            self.stalls.update(record["loss"])
+        else:
+            score = float(self.score(net._forward(self.X_val, False), self.Y_val))
+            self.scores.append(score)
+            if self.stalls.update(-score):         # False for NaN
+                self.best_epoch, self.best_state = self.epoch, net.state_dict()
+        if self.n_iter_no_change is None or self.stalls.count <= self.n_iter_no_change:
+            return False
+        if self.adaptive is not None and self.adaptive.reduce():
+            self.stalls.count = 0
+            return False
+        self.stopped = True
+        return True
 
-
-class _NoImprovementStop(Callback):
-    """fit callback: scikit-learn's convergence test on the training loss.
-
-    An epoch does not improve when its loss is above the best so far minus
-    ``tol`` (the best follows every decrease); training stops after more than
-    ``n_iter_no_change`` such epochs in a row, as ``MLP._update_no_improvement_count``.
-    """
-
-    def __init__(self, tol: float, n_iter_no_change: int):
-        self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.best = math.inf
-        self.count = 0
-
-    def on_epoch_end(self, net, record):
-        loss = record["loss"]
-        self.count = self.count + 1 if loss > self.best - self.tol else 0
-        self.best = min(self.best, loss)
-        return self.count > self.n_iter_no_change
-
-
-class _StopWhenRateExhausted(Callback):
-    """fit callback for ``schedule="adaptive"``: stop once the rate can fall no further (MLP's rule)."""
-
-    def __init__(self, optimizer):
-        self.optimizer = optimizer
-
-    def on_epoch_end(self, net, record):
-        return bool(getattr(self.optimizer.schedule, "exhausted", False))
+    def on_train_end(self, net, history):
+        """As MLP under early stopping: the weights of the best-scoring epoch come back."""
+        if self.best_state is not None:
+            net.load_state_dict(self.best_state)
+            history.best_epoch = self.best_epoch
 
 
 def _glorot_uniform(activations: list[str]) -> _initializers.Initializer:
@@ -232,7 +287,10 @@ def _glorot_uniform(activations: list[str]) -> _initializers.Initializer:
     ``MLP._init_coef`` draws :math:`W \sim U(-r, r)` with
     :math:`r = \sqrt{f/(n_\text{in} + n_\text{out})}`, ``f = 6`` (Glorot and
     Bengio's uniform rule), or ``f = 2`` when the hidden activation is the
-    logistic sigmoid: ``xavier_uniform`` with gain 1, or gain :math:`1/\sqrt 3`.
+    logistic sigmoid: ``xavier_uniform`` with gain 1, or gain :math:`1/\sqrt 3`
+    (whose bound :math:`\sqrt{1/3}\,\sqrt{6/(n_\text{in} + n_\text{out})}` is within a
+    rounding of MLP's :math:`\sqrt{2/(n_\text{in} + n_\text{out})}`; with gain 1 it is MLP's,
+    bit for bit). :func:`_draw_mlp_parameters` draws with it from MLP's stream.
     """
     logistic = bool(activations) and all(a == "sigmoid" for a in activations)
     return _initializers.XavierUniform(gain=math.sqrt(1.0 / 3.0) if logistic else 1.0)
@@ -282,10 +340,13 @@ class _BPEstimator(BaseEstimator):
         "threads": [None, Interval(Integral, 1, None, closed="left")],
     }
 
-    def _seed(self) -> int:
-        """The seed of the network and the validation split; rank 0's on every rank of ``comm``."""
-        seed = _seed_from(self.random_state)
-        return seed if self.comm is None else self.comm.bcast(seed, root=0)
+    def _random_stream(self) -> tuple[int, np.random.RandomState]:
+        """:func:`_random_stream` of ``random_state``; under ``comm``, rank 0's on every rank."""
+        seed, stream = _random_stream(self.random_state)
+        if self.comm is None:
+            return seed, stream
+        shared = self.comm.bcast((seed, stream), root=0)
+        return (seed, stream) if self.comm.Get_rank() == 0 else shared
 
     def _validate_params(self):
         """Check every parameter against :attr:`_parameter_constraints` (wrong type: TypeError,
@@ -304,23 +365,30 @@ class _BPEstimator(BaseEstimator):
         return check_dtype(self.dtype)
 
     # ------------------------------------------------------------------ building blocks
-    def _build_net(self, n_in: int, n_out: int, seed: int, dtype) -> Sequential:
+    def _build_net(self, n_in: int, n_out: int, seed: int, stream: np.random.RandomState, dtype) -> Sequential:
+        """The network, its initial parameters drawn from ``stream`` as MLP draws them when ``init="auto"``."""
         sizes = _hidden_sizes(self.hidden_layer_sizes)
         acts = [_activation_name(a) for a in _per_layer("activation", self.activation, len(sizes))]
         drops = _per_layer("dropout", self.dropout, len(sizes))
-        if self.init == "auto":
+        auto = self.init == "auto"
+        if auto:
             init = _glorot_uniform(acts)
         else:
             init = self.init
             _initializers.get(self.init)   # unknown name: error listing the valid ones
         bias_init = self.bias_init
-        if isinstance(bias_init, str) and bias_init == "auto":
+        mlp_biases = isinstance(bias_init, str) and bias_init == "auto"
+        if mlp_biases:
             # MLP draws each bias from the same U(-r, r) as its layer's weights (the
             # initialiser receives W's fans); with another init, the biases start at 0
-            bias_init = init if self.init == "auto" else 0.0
-        return build_mlp(n_in, sizes, n_out, activation=acts, init=init, bias_init=bias_init,
-                         batchnorm=bool(self.batchnorm), dropout=[float(p) for p in drops], seed=seed,
-                         dtype=dtype, backend=self.backend)
+            bias_init = init if auto else 0.0
+        net = build_mlp(n_in, sizes, n_out, activation=acts, init=init, bias_init=bias_init,
+                        batchnorm=bool(self.batchnorm), dropout=[float(p) for p in drops],
+                        seed=seed, dtype=dtype, backend=self.backend)
+        if auto:
+            # the layers' own draws (from net.rng, of the same distribution) give way to MLP's
+            _draw_mlp_parameters(net, stream, init, biases=mlp_biases)
+        return net
 
     def _schedule_spec(self, n_samples: int):
         """``schedule`` with the arguments the estimator supplies to MLP's two rules filled in:
@@ -332,8 +400,17 @@ class _BPEstimator(BaseEstimator):
             spec = {"power_t": self.power_t, "samples_per_epoch": n_samples,
                     **(spec if isinstance(spec, dict) else {}), "name": key}
         elif key == "adaptive":
-            spec = {"tol": self.tol or 0.0, "n_iter_no_change": self.patience,
-                    **(spec if isinstance(spec, dict) else {}), "name": key}
+            given = sorted({"tol", "n_iter_no_change"} & set(spec if isinstance(spec, dict) else ()))
+            if given:
+                raise ValueError(f"schedule 'adaptive' takes its test from the estimator's tol and patience "
+                                 f"(MLP's one convergence test); set those instead of {', '.join(given)} "
+                                 "in the schedule")
+            # the estimator counts the stalls (_Convergence) and calls the schedule's reduce()
+            spec = {**(spec if isinstance(spec, dict) else {}), "n_iter_no_change": None, "name": key}
+        elif isinstance(spec, _optim.Adaptive) and spec.n_iter_no_change is not None:
+            raise ValueError("an Adaptive schedule object counts its own stalls; pass schedule='adaptive' (or "
+                             "{'name': 'adaptive', 'factor': ..., 'min_lr': ...}): the estimator's tol and "
+                             "patience then drive it, as MLP's one convergence test")
         return spec
 
     def _make_optimizer(self, steps_per_epoch: int, n_samples: int):
@@ -345,10 +422,11 @@ class _BPEstimator(BaseEstimator):
                                       total_steps=self.max_epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch)
         options = {"lr": lr, "weight_decay": self.weight_decay, "fused": self.backend == "numba"}
         cls = _optim.NAMES.get(self.optimizer.lower().replace("-", "_"), (None,))[0]
+        # SGD's momentum and Adam's ε as scikit-learn's MLP computes them
         if cls is not None and issubclass(cls, _optim.SGD):
-            options.update(momentum=self.momentum, nesterov=self.nesterov)
+            options.update(momentum=self.momentum, nesterov=self.nesterov, convention="sklearn")
         elif cls is not None and issubclass(cls, _optim.Adam):
-            options["betas"] = tuple(self.betas)
+            options.update(betas=tuple(self.betas), convention="sklearn")
         return _optim.get(self.optimizer, **options)   # an unknown name: the error lists the valid ones
 
     def _loss(self):
@@ -386,77 +464,39 @@ class _BPEstimator(BaseEstimator):
         if not partial:
             self._check_enough_classes(Y, state)
 
-        seed = None
-        X_val = Y_val = None
-        if self.early_stopping and not partial:
-            seed = self._seed()
-            stratify = self._stratify_labels(Y, state)
-            parts = [X, Y] + ([] if weights is None else [weights])
-            try:
-                split = train_test_split(*parts, test_size=self.validation_fraction,
-                                         random_state=seed, stratify=stratify)
-            except ValueError:      # a class too small to stratify: split without stratifying
-                split = train_test_split(*parts, test_size=self.validation_fraction, random_state=seed)
-            X, X_val, Y, Y_val = split[:4]
-            weights = split[5] if weights is not None else None
-            if X_val.shape[0] < 2:
-                raise ValueError(f"The validation set is too small: validation_fraction="
-                                 f"{self.validation_fraction} of {X.shape[0] + X_val.shape[0]} samples "
-                                 f"holds {X_val.shape[0]}, and a score needs at least 2. Increase "
-                                 "'validation_fraction' or the size of your dataset, or set early_stopping=False.")
-        n_train = X.shape[0]
-        batch_size = self._batch_size(n_train)
-        steps_per_epoch = -(-n_train // batch_size)
+        # One stream, drawn from in MLP's order: the initial weights, the validation split, the epochs' orders.
+        seed, stream = self._random_stream()
         if continuing:
             net, opt = self.net_, self.optimizer_
         else:
-            seed = self._seed() if seed is None else seed
-            net = self._build_net(X.shape[1], state["n_outputs_"], seed, dtype)
+            net = self._build_net(X.shape[1], state["n_outputs_"], seed, stream, dtype)
+        X_val = Y_val = w_val = None
+        if self.early_stopping and not partial:
+            X, X_val, Y, Y_val, weights, w_val = self._validation_split(X, Y, weights, state, stream)
+        n_train = X.shape[0]
+        batch_size = self._batch_size(n_train)
+        steps_per_epoch = -(-n_train // batch_size)
+        if not continuing:
             opt = self._make_optimizer(steps_per_epoch, n_train)
         loss = state.get("loss_function_", getattr(self, "loss_function_", None))
-
-        cbs = list(callbacks or ())
-        scorer = None
-        if X_val is not None:
-            mode = state.get("_label_mode", getattr(self, "_label_mode", None))
-            scorer = _ValidationScore(lambda out, Yv: self._score_output(out, Yv, mode, loss), X_val, Y_val)
-            cbs.append(scorer)
-        adaptive = isinstance(opt.schedule, _optim.Adaptive)
-        if partial:
-            stopper = None
-        elif self.early_stopping:
-            stopper = EarlyStopping(patience=self.patience, min_delta=self.tol or 0.0,
-                                    monitor="val_loss", restore_best=True)
-        elif adaptive:
-            # MLP's adaptive rate: a stall divides the rate by 5 (the schedule) and training
-            # stops once the rate is at 1e-6, not at the first stall.
-            stopper = None
-            cbs.append(_StopWhenRateExhausted(opt))
-        else:
-            stopper = None
-        no_improvement = None
-        if not partial and not self.early_stopping and not adaptive and self.tol is not None:
-            # scikit-learn's convergence test: the training loss stalls for more than `patience` epochs
-            no_improvement = _NoImprovementStop(self.tol, self.patience)
-            cbs.append(no_improvement)
+        convergence = self._convergence(opt, state, loss, X_val, Y_val, w_val, continuing)
+        cbs = [convergence, *(callbacks or ())]     # first: the others' on_train_end see the best epoch
         diverged = None
         try:
             history = net.fit(X, Y, loss=loss, optimizer=opt, epochs=1 if partial else self.max_epochs,
-                              batch_size=batch_size, shuffle=self.shuffle,
+                              batch_size=batch_size, shuffle=_MLPOrder(stream) if self.shuffle else False,
                               validation_data=None if X_val is None else (X_val, Y_val),
-                              early_stopping=stopper, clip_norm=self.clip_norm, callbacks=cbs,
-                              verbose=self.verbose, sample_weight=weights, alpha=alpha, comm=self.comm,
-                              threads=self.threads)
+                              clip_norm=self.clip_norm, callbacks=cbs, verbose=self.verbose,
+                              sample_weight=weights, alpha=alpha, comm=self.comm, threads=self.threads)
         except DivergenceError as exc:
-            if scorer is None:
+            if X_val is None:
                 raise      # without early stopping there is no validated state to go back to
             # MLP's behaviour under early stopping: the diverged epoch scores NaN, the best
             # epoch's weights come back, and the estimator is fitted (a grid search scores it).
-            diverged = scorer.epoch
-            if scorer.best_state is not None:
-                net.load_state_dict(scorer.best_state)
-            history = History(records=scorer.records, stop_reason=f"diverged at epoch {diverged}: {exc}")
-            scorer.scores.append(float("nan"))
+            diverged = convergence.epoch
+            history = History(records=convergence.records, stop_reason=f"diverged at epoch {diverged}: {exc}")
+            convergence.on_train_end(net, history)
+            convergence.scores.append(float("nan"))
             warnings.warn(f"{type(self).__name__}: the loss diverged at epoch {diverged} (a non-finite loss "
                           f"or parameter); the weights of the best validation epoch were restored. "
                           f"Try a smaller learning_rate (now {self.learning_rate}).", ConvergenceWarning)
@@ -467,32 +507,84 @@ class _BPEstimator(BaseEstimator):
         self.net_, self.optimizer_, self.history_ = net, opt, history
         losses = [r["loss"] for r in history.records] + ([float("nan")] if diverged else [])
         self.loss_curve_ = (list(self.loss_curve_) if continuing else []) + losses
-        if scorer is not None:
+        stalls = convergence.stalls
+        if X_val is not None:
             old = list(self.validation_scores_ or []) if continuing else []
-            self.validation_scores_ = old + scorer.scores
-            self.best_validation_score_ = float(np.nanmax(self.validation_scores_)) \
-                if np.isfinite(self.validation_scores_).any() else float("nan")
+            self.validation_scores_ = old + convergence.scores
+            self.best_validation_score_ = -stalls.best
         elif not continuing:
             self.validation_scores_ = None
             self.best_validation_score_ = None
         self.loss_ = float(self.loss_curve_[-1])
-        finite = [c for c in self.loss_curve_ if np.isfinite(c)]
         # as MLP: with early stopping the validation score is what is tracked, not the loss
-        self.best_loss_ = None if scorer is not None else float(min(finite)) if finite else float("nan")
+        self.best_loss_ = None if X_val is not None else stalls.best
+        self._no_improvement_count = stalls.count
         self.n_iter_ = len(losses)           # epochs of this call, as MLP's n_iter_
         self.n_iter_total_ = (getattr(self, "n_iter_total_", 0) if continuing else 0) + len(losses)
         self.t_ = (self.t_ if continuing else 0) + n_train * len(losses)
-        if no_improvement is not None:
-            self._no_improvement_count = no_improvement.count
-            if no_improvement.count > self.patience:
-                history.stop_reason = (f"the training loss did not improve by more than tol={self.tol} for "
-                                       f"{no_improvement.count} consecutive epochs")
-        stopping = stopper is not None or adaptive or no_improvement is not None
-        if not partial and stopping and history.stop_reason == "completed":
+        if convergence.stopped and not partial:
+            history.stop_reason = self._stop_reason(convergence)
+        testing = convergence.n_iter_no_change is not None
+        if not partial and testing and history.stop_reason == "completed":
             warnings.warn(f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the "
                           "optimisation has not converged yet (raise max_epochs, or set tol=None "
                           "to train for exactly max_epochs epochs).", ConvergenceWarning)
         return self
+
+    def _validation_split(self, X, Y, weights, state, stream):
+        """MLP's early-stopping split: ``train_test_split(X, y[, sample_weight], random_state=stream,
+        test_size=validation_fraction, stratify=...)``, stratified for a binary target only (as MLP:
+        ``n_outputs_ == 1``), or, where a class is too small for that, not stratified.
+
+        Returns ``X, X_val, Y, Y_val, weights, w_val``.
+        """
+        stratify = self._stratify_labels(Y, state)
+        parts = [X, Y] + ([] if weights is None else [weights])
+        try:
+            split = train_test_split(*parts, test_size=self.validation_fraction, random_state=stream,
+                                     stratify=stratify)
+        except ValueError:      # a class too small to stratify (checked before any draw): split without
+            split = train_test_split(*parts, test_size=self.validation_fraction, random_state=stream)
+        X, X_val, Y, Y_val = split[:4]
+        weights, w_val = (split[4], split[5]) if weights is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(f"The validation set is too small: validation_fraction="
+                             f"{self.validation_fraction} of {X.shape[0] + X_val.shape[0]} samples "
+                             f"holds {X_val.shape[0]}, and a score needs at least 2. Increase "
+                             "'validation_fraction' or the size of your dataset, or set early_stopping=False.")
+        return X, X_val, Y, Y_val, weights, w_val
+
+    def _convergence(self, opt, state, loss, X_val, Y_val, w_val, continuing) -> _Convergence:
+        """MLP's convergence test for this call; a continued fit (``warm_start``, ``partial_fit``)
+        carries on from the count and the best value of the last one, as MLP's does."""
+        adaptive = opt.schedule if isinstance(opt.schedule, _optim.Adaptive) else None
+        validating = X_val is not None
+        best, count = math.inf, 0
+        if continuing:
+            last = self.best_validation_score_ if validating else self.best_loss_
+            if last is not None:
+                best = -last if validating else last
+            count = getattr(self, "_no_improvement_count", 0)
+        testing = validating or adaptive is not None or self.tol is not None
+        score = None
+        if validating:
+            mode = state.get("_label_mode", getattr(self, "_label_mode", None))
+
+            def score(out, Y):
+                return self._score_output(out, Y, mode, loss, w_val)
+        return _Convergence(StallCounter(self.tol or 0.0, best, count), self.patience if testing else None,
+                            adaptive, score, X_val, Y_val)
+
+    def _stop_reason(self, convergence: _Convergence) -> str:
+        what = ("the validation score did not improve by more than" if convergence.score is not None
+                else "the training loss did not improve by more than")
+        reason = f"{what} tol={self.tol or 0.0} for {convergence.stalls.count} consecutive epochs"
+        if convergence.adaptive is not None:
+            reason += f", with the learning rate at {convergence.adaptive.lr:.3g}, its minimum"
+        if convergence.score is not None:
+            best = -convergence.stalls.best
+            reason = f"early stopping: {reason} (best {best:.6g} at epoch {convergence.best_epoch})"
+        return reason
 
     def _sample_weights(self, X, y, state, sample_weight, partial):
         if sample_weight is None:
@@ -667,21 +759,24 @@ _MLP_MAPPING = r"""
     ==================================  ============================================================
     ``hidden_layer_sizes``              ``hidden_layer_sizes``
     ``activation="logistic"``           ``activation="logistic"`` (or ``"sigmoid"``)
-    ``solver="adam"|"sgd"``             ``optimizer="adam"|"sgd"`` (no ``"lbfgs"``)
+    ``solver="adam"|"sgd"``             ``optimizer="adam"|"sgd"``, with MLP's formulas (``convention="sklearn"``
+                                        of :class:`bprop.optim.Adam`/:class:`~bprop.optim.SGD`); no ``"lbfgs"``
     ``alpha``                           ``alpha`` (the same L2 penalty; ``weight_decay`` is PyTorch's)
     ``batch_size``                      ``batch_size`` (``"auto"``: ``min(200, n_samples)``)
     ``learning_rate_init``              ``learning_rate``
     ``learning_rate="constant"``        ``schedule=None``
     ``learning_rate="invscaling"``      ``schedule="invscaling"``, with ``power_t``
-    ``learning_rate="adaptive"``        ``schedule="adaptive"``
+    ``learning_rate="adaptive"``        ``schedule="adaptive"`` (MLP applies both rules to SGD only,
+                                        bprop to any optimiser: with Adam, leave ``schedule=None``)
     ``power_t``                         ``power_t``
     ``max_iter``                        ``max_epochs``
-    ``shuffle``, ``random_state``       ``shuffle``, ``random_state``
-    ``tol``                             ``tol``
-    ``verbose``, ``warm_start``         ``verbose``, ``warm_start``
+    ``random_state``                    ``random_state``: the same ``random_state`` gives MLP's initial
+                                        weights, split and batch order (``init``, ``bias_init="auto"``)
+    ``shuffle``, ``tol``, ``verbose``   ``shuffle``, ``tol``, ``verbose``
+    ``warm_start``                      ``warm_start`` (keeps the optimiser's state; MLP starts a new one)
     ``momentum``                        ``momentum`` (``optimizer="sgd"``)
     ``nesterovs_momentum``              ``nesterov`` (default False; MLP's is True)
-    ``early_stopping``                  ``early_stopping`` (monitors the validation *loss*)
+    ``early_stopping``                  ``early_stopping``: MLP's rule on the validation score
     ``validation_fraction``             ``validation_fraction``
     ``beta_1``, ``beta_2``              ``betas=(beta_1, beta_2)``
     ``epsilon``                         Adam's ε, fixed at 1e-8 (MLP's default)
@@ -689,6 +784,16 @@ _MLP_MAPPING = r"""
     ``max_fun``                         (none: no L-BFGS)
     ``loss="squared_error"|"poisson"``  ``loss="mse"|"poisson"`` (``"squared_error"`` accepted)
     ==================================  ============================================================
+
+    With the same data, ``random_state`` (an int or a RandomState) and hyper-parameters, ``fit``
+    gives MLP's model: ``coefs_``, ``intercepts_``, ``loss_curve_``, ``n_iter_``,
+    ``validation_scores_``, ``best_loss_`` and the predictions equal to float64 rounding
+    (``tests/test_sklearn_mlp_identity.py``), and so does a sequence of ``partial_fit`` calls.
+    What differs: ``warm_start`` (above); sample weights of 0 (bprop leaves those rows out
+    before the split and the batches); and with ``k > 1`` regression targets the values in
+    ``loss_curve_``: MLP reports the squared error averaged over the targets as well, while
+    bprop's ``C = 1/(2n) Σ‖a − y‖²`` sums them, whose gradient both follow (the weights are
+    the same, ``tol``'s test may stop at another epoch).
 
     Fitted attributes: ``coefs_``, ``intercepts_``, ``n_iter_``, ``t_``,
     ``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
@@ -719,14 +824,18 @@ _COMMON_DOC = r"""
         :mod:`bprop.initializers`). ``"auto"``: scikit-learn's MLP rule,
         Glorot-uniform :math:`W \sim U(-r, r)`, :math:`r = \sqrt{f/(n_\text{in} + n_\text{out})}`
         with ``f = 6`` (``xavier_uniform``), or ``f = 2`` when the hidden
-        activation is the logistic sigmoid, for every layer.
+        activation is the logistic sigmoid, for every layer, drawn from
+        ``random_state``'s stream as MLP draws it (``coef`` of shape
+        ``(n_in, n_out)``, ``W`` its transpose).
     bias_init : float or str, default "auto"
         Initial bias of every Dense layer that has one (a number, e.g. 0.01 for ReLU
         layers, or an initialiser name). ``"auto"``: with ``init="auto"``, MLP's
         rule — each bias drawn from the same :math:`U(-r, r)` as its layer's
         weights; with another ``init``, 0.
     optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"}, default "adam"
-        The :mod:`bprop.optim` optimiser.
+        The :mod:`bprop.optim` optimiser; SGD, Adam and AdamW with
+        ``convention="sklearn"``: MLP's momentum (the velocity absorbs the rate)
+        and MLP's Adam (ε added to the uncorrected :math:`\sqrt{v}`).
     learning_rate : float, default 1e-3
         Step size η (the initial rate when a schedule is set).
     momentum : float, default 0.9
@@ -759,10 +868,12 @@ _COMMON_DOC = r"""
         (``MLPClassifier(learning_rate=...)``) are here too, for any optimiser:
         ``"invscaling"`` (:math:`η_0/(t + 1)^{\text{power\_t}}` after ``t``
         samples, changed at the end of each epoch) and ``"adaptive"`` (the
-        rate is divided by 5 once the training loss — the validation loss
-        with ``early_stopping`` — has not decreased by ``tol`` for more than
-        ``patience`` epochs; training stops at the next stall once the rate is
-        at most 1e-6, instead of at the first stall).
+        rate is divided by 5 when the convergence test of ``tol`` and
+        ``patience`` fails — on the training loss, or on the validation score
+        with ``early_stopping`` — instead of stopping; training stops at the
+        next failure once the rate is at most 1e-6). A dict for ``"adaptive"``
+        may set ``factor`` and ``min_lr``; its test is the estimator's ``tol``
+        and ``patience``.
     power_t : float, default 0.5
         The exponent of ``schedule="invscaling"``.
     batch_size : int or "auto", default "auto"
@@ -772,21 +883,27 @@ _COMMON_DOC = r"""
     shuffle : bool, default True
         Reshuffle the training data every epoch.
     early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the data (stratified for
-        classifiers), stop when the validation loss has not improved by more
-        than ``tol`` for ``patience`` epochs, and restore the best epoch's weights.
-        A held-out set of fewer than 2 samples is an error. If the loss
-        diverges, the best epoch's weights are restored, the diverged epoch
-        scores NaN in ``validation_scores_`` and a ``ConvergenceWarning`` says
-        so (without early stopping, ``bprop.DivergenceError`` is raised).
+        Hold out ``validation_fraction`` of the data (drawn as MLP draws it:
+        stratified for a binary target, not for multi-class or multi-label ones),
+        score it after every epoch (``validation_scores_``: accuracy, R²), stop
+        when the score has not risen above the best so far plus ``tol`` for more
+        than ``patience`` epochs in a row, and restore the weights of the
+        best-scoring epoch: MLP's rule. A held-out set of fewer than 2 samples
+        is an error. If the loss diverges, the best epoch's weights are
+        restored, the diverged epoch scores NaN in ``validation_scores_`` and a
+        ``ConvergenceWarning`` says so (without early stopping,
+        ``bprop.DivergenceError`` is raised).
     validation_fraction : float, default 0.1
         Held-out fraction for ``early_stopping``.
     patience : int, default 10
-        Epochs without improvement before stopping.
+        MLP's ``n_iter_no_change``: training stops (or ``schedule="adaptive"``
+        divides the rate by 5) after more than ``patience`` epochs in a row
+        without improvement.
     tol : float or None, default 1e-4
         Least improvement that counts. Without ``early_stopping``, training
-        stops (as in scikit-learn) when the training loss has not improved by
-        ``tol`` for ``patience`` epochs; ``None`` trains for exactly ``max_epochs``.
+        stops (as in scikit-learn) when the training loss has not fallen below
+        the best so far minus ``tol`` for more than ``patience`` epochs;
+        ``None`` trains for exactly ``max_epochs``.
     clip_norm : float or None, default None
         Clip the global gradient norm to this value.
     dtype : {"auto", "float32", "float64"}, default "auto"
@@ -802,8 +919,15 @@ _COMMON_DOC = r"""
         ``pip install 'bprop[threads]'``); ``None`` leaves the limits alone. See
         :func:`bprop.training.fit` for the oversubscription trap.
     random_state : int, RandomState or None, default None
-        Seeds the network's generator (initialisation, shuffling, dropout) and
-        the validation split; an int gives reproducible results.
+        The same random_state gives MLP's initial weights, split and batch
+        order: every ``fit`` and ``partial_fit`` makes scikit-learn's
+        ``check_random_state(random_state)`` and draws from it, as MLP does and
+        in its order, the initial weights and biases (``init="auto"``; a bias
+        is drawn even where ``bias_init`` is not ``"auto"``), the validation
+        split, and each epoch's order (``sklearn.utils.shuffle`` of the last
+        epoch's). An int also seeds the network's own generator (dropout,
+        other initialisers); ``None`` draws from fresh entropy (not NumPy's
+        global generator); a numpy Generator seeds a RandomState.
     verbose : int, default 0
         1 prints one line per epoch.
     warm_start : bool, default False
@@ -813,8 +937,9 @@ _COMMON_DOC = r"""
         Data-parallel training (``fit(..., comm=comm)`` of :mod:`bprop.training`):
         every rank of a script run under ``mpiexec -n N`` trains the same
         estimator on the same data, each on its part of every batch, with
-        rank 0's seed; the fitted estimator is the same on every rank and
-        equals the one-process fit to rounding."""
+        rank 0's random stream (initial weights, split, epoch orders); the
+        fitted estimator is the same on every rank and equals the one-process
+        fit to rounding."""
 
 _COMMON_ATTRS = r"""
     n_features_in_ : int
@@ -898,7 +1023,7 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
     # (get_params reads the signature; __init__ only stores the values).
     _saved_attributes = ("classes_", "n_features_in_", "feature_names_in_", "n_outputs_",
                          "out_activation_", "_label_mode", "loss_curve_", "validation_scores_",
-                         "best_validation_score_", "loss_", "best_loss_", "n_iter_", "n_iter_total_", "t_")
+                         "best_validation_score_", "loss_", "best_loss_", "n_iter_", "n_iter_total_", "t_", "_no_improvement_count")
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
                  dropout=0.0, init="auto", bias_init="auto", optimizer="adam", learning_rate=1e-3,
@@ -1048,10 +1173,10 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
                                  "sample_weight (or class_weight); only 1 class is left")
 
     def _stratify_labels(self, Y, state):
+        """MLP stratifies its early-stopping split by a binary target only (``n_outputs_ == 1``),
+        by its label-binarised ``y``: a boolean column."""
         mode = state.get("_label_mode", getattr(self, "_label_mode", None))
-        if mode == "multilabel":
-            return None
-        return Y.ravel() if mode == "binary" else (Y if mode == "multiclass" else Y.argmax(1))
+        return Y.astype(bool) if mode == "binary" else None
 
     # ------------------------------------------------------------------ fitting and prediction
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -1099,13 +1224,14 @@ class BPClassifier(ClassifierMixin, _BPEstimator):
             return (Z[:, 0] > 0).astype(np.int64)
         return np.argmax(Z, axis=1)
 
-    def _score_output(self, Z, Y, mode, loss=None) -> float:
-        """Accuracy (subset accuracy for multi-label) of logits ``Z`` against encoded ``Y``."""
+    def _score_output(self, Z, Y, mode, loss=None, weights=None) -> float:
+        """Accuracy (subset accuracy for multi-label) of logits ``Z`` against encoded ``Y``,
+        weighted by ``weights`` if given (``accuracy_score``'s)."""
         pred = self._labels_from_logits(Z, mode)
         if mode == "multilabel":
-            return float(np.mean(np.all(pred == Y, axis=1)))
+            return float(np.average(np.all(pred == Y, axis=1), weights=weights))
         true = Y.ravel() if mode == "binary" else (Y if Y.ndim == 1 else Y.argmax(1))
-        return float(np.mean(pred == true))
+        return float(np.average(pred == true, weights=weights))
 
     def predict(self, X):
         """Class labels (an indicator matrix for a multi-label target).
@@ -1188,7 +1314,7 @@ class BPRegressor(RegressorMixin, _BPEstimator):
     _default_loss = "mse"
     _saved_attributes = ("n_features_in_", "feature_names_in_", "n_outputs_", "_y_ndim",
                          "loss_curve_", "validation_scores_", "best_validation_score_", "loss_",
-                         "best_loss_", "n_iter_", "n_iter_total_", "t_")
+                         "best_loss_", "n_iter_", "n_iter_total_", "t_", "_no_improvement_count")
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, batchnorm=False,
                  dropout=0.0, init="auto", bias_init="auto", optimizer="adam", learning_rate=1e-3,
@@ -1248,11 +1374,11 @@ class BPRegressor(RegressorMixin, _BPEstimator):
             return Y, {}
         return Y, {"n_outputs_": Y.shape[1], "_y_ndim": y.ndim, "loss_function_": loss}
 
-    def _score_output(self, out, Y, mode=None, loss=None) -> float:
+    def _score_output(self, out, Y, mode=None, loss=None, weights=None) -> float:
         pred = out if loss is None else loss.output_to_prediction(out)
         if not np.isfinite(pred).all():
             return float("nan")    # a diverging network: MLP records NaN as well
-        return float(r2_score(Y, pred))
+        return float(r2_score(Y, pred, sample_weight=weights))
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``X``, ``y`` (mini-batches of ``batch_size``); optimiser state is kept.

@@ -246,6 +246,14 @@ OPTIMISERS = {
     "adam_lerp_large_weight": lambda f: bp.optim.Adam(1e-2, betas=(0.3, 0.9), fused=f),
     "adamw": lambda f: bp.optim.AdamW(1e-2, fused=f),
     "adam_schedule": lambda f: bp.optim.Adam(bp.optim.ExponentialDecay(1e-2, 0.5), fused=f),
+    # scikit-learn's formulas: the velocity absorbs a changing rate, Adam's ε on the uncorrected √v
+    "momentum_sklearn": lambda f: bp.optim.SGD(bp.optim.ExponentialDecay(0.05, 0.5), momentum=0.9,
+                                               weight_decay=0.01, fused=f, convention="sklearn"),
+    "nesterov_sklearn": lambda f: bp.optim.SGD(0.05, momentum=0.9, nesterov=True, fused=f, convention="sklearn"),
+    "adam_sklearn": lambda f: bp.optim.Adam(1e-2, fused=f, convention="sklearn"),
+    "adam_sklearn_wd": lambda f: bp.optim.Adam(bp.optim.ExponentialDecay(1e-2, 0.5), betas=(0.3, 0.9),
+                                               weight_decay=0.1, fused=f, convention="sklearn"),
+    "adamw_sklearn": lambda f: bp.optim.AdamW(1e-2, fused=f, convention="sklearn"),
 }
 
 

@@ -50,6 +50,7 @@ def torch_optimizer(torch, opt_config, tensors):
     cfg = dict(opt_config)
     kind = TORCH_NAME[cfg.pop("type")]
     cfg.pop("fused")                     # bprop's choice of implementation (the same numbers either way)
+    assert cfg.pop("convention", "torch") == "torch"     # PyTorch's formulas (not scikit-learn's)
     if isinstance(cfg["lr"], dict):
         cfg["lr"] = cfg["lr"]["lr"]
     if "betas" in cfg:
@@ -293,6 +294,46 @@ def test_step_is_in_place_keeps_grads_and_dtype():
     assert opt.transforms[0].state["m"]["0.W"] is m and m.dtype == np.float32
     for k in g:
         np.testing.assert_array_equal(g[k], g_before[k])
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["chain", "fused"])
+@pytest.mark.parametrize("case", ["sgd", "momentum", "nesterov", "adam"])
+def test_sklearn_convention_follows_mlp_optimisers(case, fused, rng):
+    """convention="sklearn" takes the steps of scikit-learn's SGDOptimizer / AdamOptimizer, to float64
+    rounding, with the rate divided by 5 every 7 steps (where the torch form's momentum differs);
+    gradients of every size down to 1e-9, where Adam's two ε placements differ."""
+    if fused:
+        pytest.importorskip("numba")
+    sk = pytest.importorskip("sklearn.neural_network._stochastic_optimizers")
+    shapes = {"0.W": (5, 3), "0.b": (5,)}
+    start = {k: rng.normal(size=shape) for k, shape in shapes.items()}
+    ours = {k: v.copy() for k, v in start.items()}
+    theirs = [start[k].copy() for k in shapes]
+    if case == "adam":
+        opt, ref = optim.Adam(1e-3, fused=fused, convention="sklearn"), sk.AdamOptimizer(theirs, 1e-3)
+        torch_form = optim.Adam(1e-3, fused=fused)
+    else:
+        mu, nesterov = (0.0, False) if case == "sgd" else (0.9, case == "nesterov")
+        rate = optim.Adaptive(0.1, n_iter_no_change=None)
+        opt = optim.SGD(rate, momentum=mu, nesterov=nesterov, fused=fused, convention="sklearn")
+        ref = sk.SGDOptimizer(theirs, 0.1, momentum=mu, nesterov=nesterov)
+        torch_form = optim.SGD(optim.Adaptive(0.1, n_iter_no_change=None), momentum=mu, nesterov=nesterov,
+                               fused=fused)
+    other = {k: v.copy() for k, v in start.items()}
+    for t in range(40):
+        grads = {k: rng.normal(size=shape) * 10.0 ** rng.integers(-9, 1) for k, shape in shapes.items()}
+        opt.step(ours, grads)
+        torch_form.step(other, grads)
+        ref.update_params(theirs, [grads[k] for k in shapes])
+        if case != "adam" and t % 7 == 6:
+            for s in (opt.schedule, torch_form.schedule):
+                assert s.reduce()
+            ref.learning_rate /= 5.0
+            assert opt.lr == ref.learning_rate
+        for k, theirs_k in zip(shapes, theirs):
+            np.testing.assert_allclose(ours[k], theirs_k, rtol=1e-14, atol=1e-15, err_msg=f"step {t + 1} {k}")
+    if case != "sgd":      # the torch forms take other steps (plain SGD is the same in both)
+        assert max(np.max(np.abs(other[k] - t_k)) for k, t_k in zip(shapes, theirs)) > 1e-8
 
 
 def test_lr_follows_schedule_and_observe_forwards():

@@ -21,7 +21,8 @@ from bprop.sklearn import BPClassifier, BPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-FAST = dict(hidden_layer_sizes=(16,), learning_rate=1e-2, max_epochs=40, random_state=0)
+# batches of 32: on iris batch_size="auto" is the whole training set, one step an epoch
+FAST = dict(hidden_layer_sizes=(16,), learning_rate=1e-2, batch_size=32, max_epochs=40, random_state=0)
 
 
 @pytest.fixture(scope="module")

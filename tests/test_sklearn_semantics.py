@@ -6,6 +6,7 @@ import pytest
 
 import bprop as bp
 from bprop.optim import Adaptive, InvScaling
+from bprop.optim.schedules import StallCounter
 
 from test_gradients import _central_difference, assert_gradients_correct, rel_error
 
@@ -134,3 +135,29 @@ def test_adaptive_divides_by_five_after_a_stall_and_is_exhausted_at_1e_6():
     t = Adaptive(0.1, tol=0.01, n_iter_no_change=2)
     t.load_state_dict(state)
     assert t(0) == pytest.approx(0.02) and t.best == 0.5 and not t.exhausted
+
+
+def test_adaptive_driven_by_its_caller_divides_exactly_as_mlp():
+    """n_iter_no_change=None: observe() counts nothing; reduce() is SGDOptimizer.trigger_stopping's
+    'adaptive' branch, a division by 5 (0.1 / 5, not 0.1 * 0.2, which rounds otherwise)."""
+    s = Adaptive(0.1, n_iter_no_change=None)
+    for _ in range(50):
+        s.observe(1.0)
+    assert s(0) == 0.1 and s.no_improvement_count == 0
+    assert s.reduce() and s(0) == 0.1 / 5 != 0.1 * 0.2
+    while s.reduce():
+        pass
+    assert s.exhausted and 1e-6 / 5 < s(0) <= 1e-6
+
+
+def test_stall_counter_is_mlps_no_improvement_count():
+    """MLP._update_no_improvement_count: a loss above best − tol counts, the best follows every decrease;
+    a score is watched as −score; a NaN resets the count and never becomes the best."""
+    c = StallCounter(tol=0.1)
+    assert [c.update(m) for m in (1.0, 0.95, 0.96, 0.5, float("nan"), 0.45)] == [True, True, False, True,
+                                                                                  False, True]
+    assert c.best == 0.45 and c.count == 1            # 0.45 > 0.5 − 0.1: a new best, not an improvement
+    scores = StallCounter(tol=0.01)
+    for s in (0.5, 0.505, 0.6):
+        scores.update(-s)
+    assert -scores.best == 0.6 and scores.count == 0

@@ -72,6 +72,55 @@ def test_last_partial_batch_is_used(rng):
     assert seen == [3] and len(h.step_lr) == 6
 
 
+def test_shuffle_source_gives_each_epochs_order(rng, tmp_path):
+    """shuffle=<object with permutation(n)>: each epoch's batches follow source.permutation(n),
+    drawn once per epoch, and net.rng is left alone; shuffle=True draws net.rng.permutation(n)."""
+    X, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
+
+    class Recorded:
+        def __init__(self):
+            self.rng, self.orders = np.random.default_rng(7), []
+
+        def permutation(self, n):
+            self.orders.append(self.rng.permutation(n))
+            return self.orders[-1]
+
+    def batches(shuffle):
+        """The batches the first layer sees in 2 epochs of 3 batches, and the network's generator before."""
+        net = bp.Sequential([bp.Dense(3, 1)], seed=0, dtype="float64")
+        before = np.random.Generator(np.random.PCG64())
+        before.bit_generator.state = net.rng.bit_generator.state
+        seen, forward = [], net.layers[0].forward
+
+        def spy(A, training=False):
+            if training:
+                seen.append(A.copy())
+            return forward(A, training)
+        net.layers[0].forward = spy
+        net.fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=2, batch_size=4, verbose=0,
+                shuffle=shuffle)
+        return seen, before, net
+
+    def expected(orders):
+        return [X[o[s:s + 4]] for o in orders for s in (0, 4, 8)]
+
+    source = Recorded()
+    seen, before, net = batches(source)
+    assert len(source.orders) == 2 and net.rng.bit_generator.state == before.bit_generator.state
+    for got, want in zip(seen, expected(source.orders), strict=True):
+        np.testing.assert_array_equal(got, want)
+    seen, _, _ = batches(np.random.default_rng(7))          # a Generator is such a source
+    for got, want in zip(seen, expected(source.orders), strict=True):
+        np.testing.assert_array_equal(got, want)
+    seen, before, _ = batches(True)                         # the default: net.rng's permutations
+    for got, want in zip(seen, expected([before.permutation(10), before.permutation(10)]), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="checkpoint= needs shuffle=True or False"):
+        bp.Sequential([bp.Dense(3, 1)], seed=0).fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=1,
+                                                   verbose=0, shuffle=Recorded(), checkpoint=tmp_path / "c.npz")
+    assert not (tmp_path / "c.npz").exists()
+
+
 def test_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, digits):
     Xtr, _, ytr, _ = digits
     kwargs = dict(loss="ce", epochs=5, batch_size=50, validation_split=0.2, verbose=0,

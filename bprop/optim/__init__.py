@@ -19,7 +19,7 @@ The contract the fit loop relies on::
 
 >>> import bprop.optim as optim
 >>> optim.get("adam", lr=3e-4)
-Adam(lr=0.0003, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0)
+Adam(lr=0.0003, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0, fused=False, convention='torch')
 """
 
 from . import schedules, transforms

@@ -8,6 +8,9 @@ Every recipe is a :class:`Optimizer` holding a chain of transforms from
 to every parameter, in place. One step of each recipe equals one step of the
 ``torch.optim`` class of the same name and hyper-parameters, to float64
 rounding: the transforms follow PyTorch's formulas and order of operations.
+Where scikit-learn's MLP optimisers differ (SGD's momentum when the rate
+changes, Adam's ε), ``SGD`` and ``Adam`` take ``convention="sklearn"`` and then
+follow ``sklearn.neural_network._stochastic_optimizers`` instead.
 
 >>> import numpy as np
 >>> from bprop.optim import SGD
@@ -39,8 +42,9 @@ class Optimizer:
     ----------
     *transforms : Transform
         Applied in order to a copy of the gradients; the result is added to
-        the parameters. End the chain with
-        :class:`~bprop.optim.transforms.ScaleByLearningRate`.
+        the parameters. The chain holds one
+        :class:`~bprop.optim.transforms.ScaleByLearningRate`, usually last
+        (``SGD(..., convention="sklearn")`` puts its momentum after it).
 
     Attributes
     ----------
@@ -273,6 +277,8 @@ def _by_dtype(views: list, make) -> list:
 class SGD(Optimizer):
     r"""Stochastic gradient descent, with optional momentum, Nesterov and L2 weight decay.
 
+    ``convention="torch"`` (default), ``torch.optim.SGD`` with ``dampening=0``:
+
     .. math::
 
         g_t &= \nabla_\theta C(\theta_{t-1}) + \lambda\, \theta_{t-1} \\
@@ -280,14 +286,25 @@ class SGD(Optimizer):
         \theta_t &= \theta_{t-1} - \eta_t \cdot
             \begin{cases} g_t + \mu b_t & \text{nesterov} \\ b_t & \mu > 0 \\ g_t & \mu = 0 \end{cases}
 
-    This is ``torch.optim.SGD`` with ``dampening=0``. As PyTorch notes, this
-    momentum subtly differs from Sutskever et al.
+    As PyTorch notes, this momentum subtly differs from Sutskever et al.
     (http://proceedings.mlr.press/v28/sutskever13.html), whose velocity
-    :math:`v \leftarrow \mu v - \eta g` absorbs the learning rate: the two are
-    the same for a constant η. Nesterov: Sutskever et al. (2013), in PyTorch's form.
+    absorbs the learning rate. ``convention="sklearn"`` is theirs, and
+    scikit-learn's MLP ``SGDOptimizer``'s:
+
+    .. math::
+
+        v_t &= \mu\, v_{t-1} - \eta_t\, g_t \quad (v_0 = 0) \\
+        \theta_t &= \theta_{t-1} +
+            \begin{cases} \mu v_t - \eta_t g_t & \text{nesterov} \\ v_t & \text{otherwise} \end{cases}
+
+    The two are the same for a constant η (:math:`v_t = -\eta b_t`); when η
+    changes (a schedule), the torch form applies the new rate to the whole
+    buffer, the sklearn form only to the new gradient. Nesterov: Sutskever et
+    al. (2013), in PyTorch's form or in scikit-learn's.
 
     Transforms: ``AddDecayedWeights(λ)`` (if λ > 0), ``Trace(μ, nesterov)``
-    (if μ > 0), ``ScaleByLearningRate(η)``.
+    (if μ > 0), ``ScaleByLearningRate(η)``; with ``convention="sklearn"`` the
+    rate comes before the trace: ``AddDecayedWeights(λ)``, ``ScaleByLearningRate(η)``, ``Trace(μ, nesterov)``.
 
     Parameters
     ----------
@@ -302,14 +319,17 @@ class SGD(Optimizer):
     fused : bool, default False
         Run the whole chain as one compiled pass per parameter
         (:func:`~bprop.optim.transforms.fused_sgd`, needs numba); the same numbers.
+    convention : {"torch", "sklearn"}, default "torch"
+        Whose momentum (above).
     """
 
-    _parameter_constraints = {"momentum": T.RATE, "weight_decay": T.NON_NEGATIVE}
+    _parameter_constraints = {"momentum": T.RATE, "weight_decay": T.NON_NEGATIVE, "convention": T.CONVENTION}
 
-    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, fused=False):
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, fused=False, convention="torch"):
         schedule = as_schedule(lr)
-        self.momentum, self.weight_decay = check_params(
-            {"momentum": momentum, "weight_decay": weight_decay}, self._parameter_constraints).values()
+        self.momentum, self.weight_decay, self.convention = check_params(
+            {"momentum": momentum, "weight_decay": weight_decay, "convention": convention},
+            self._parameter_constraints).values()
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError(f"Invalid nesterov=True with momentum={momentum} "
@@ -317,9 +337,9 @@ class SGD(Optimizer):
         ts = []
         if self.weight_decay:
             ts.append(T.AddDecayedWeights(self.weight_decay))
-        if self.momentum:
-            ts.append(T.Trace(self.momentum, self.nesterov))
-        ts.append(T.ScaleByLearningRate(schedule))
+        trace = [T.Trace(self.momentum, self.nesterov)] if self.momentum else []
+        rate = [T.ScaleByLearningRate(schedule)]
+        ts += rate + trace if self.convention == "sklearn" else trace + rate
         super().__init__(*ts)
         self.fused = _check_fused("SGD", fused)
 
@@ -328,14 +348,16 @@ class SGD(Optimizer):
 
     def _fused_step(self, views, step):
         lr, mu, wd = self.schedule(step), self.momentum, self.weight_decay
-        scalars = _by_dtype(views, lambda D: (D(-lr), D(mu), D(wd), bool(wd), bool(mu), self.nesterov,
+        lr_first = self.convention == "sklearn"
+        scalars = _by_dtype(views, lambda D: (D(-lr), D(mu), D(wd), bool(wd), bool(mu), self.nesterov, lr_first,
                                               D(smallest_normal(D))))
         for (p, g, *buf), s in zip(views, scalars):
             T.fused_sgd(p, g, buf[0] if buf else g, *s)     # without momentum the buffer is unused
 
     def get_config(self):
         return {"type": "SGD", "lr": _lr_config(self.schedule), "momentum": self.momentum,
-                "nesterov": self.nesterov, "weight_decay": self.weight_decay, "fused": self.fused}
+                "nesterov": self.nesterov, "weight_decay": self.weight_decay, "fused": self.fused,
+                "convention": self.convention}
 
 
 class RMSProp(Optimizer):
@@ -415,16 +437,24 @@ class Adam(Optimizer):
         v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t \odot g_t \qquad (m_0 = v_0 = 0) \\
         \hat m_t &= m_t / (1 - \beta_1^t), \qquad \hat v_t = v_t / (1 - \beta_2^t) \\
         \theta_t &= \theta_{t-1} - \eta_t\, \hat m_t / (\sqrt{\hat v_t} + \varepsilon)
+            \qquad \text{(convention="torch")} \\
+        \theta_t &= \theta_{t-1} - \eta_t\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}\,
+            \frac{m_t}{\sqrt{v_t} + \varepsilon} \qquad \text{(convention="sklearn")}
 
-    ε is added to :math:`\sqrt{\hat v_t}`, as in the paper
-    (https://arxiv.org/abs/1412.6980) and ``torch.optim.Adam``, computed in
-    PyTorch's order (:math:`\sqrt{v_t}/\sqrt{1-\beta_2^t} + \varepsilon`).
-    The tutorial seed 004 puts ε under the root,
-    :math:`\eta \hat M_n / \sqrt{\varepsilon + \hat G_n}`; bprop follows
-    Kingma & Ba and PyTorch. ``weight_decay`` here is L2 added to the
-    gradient; for decoupled decay use :class:`AdamW`.
+    With ``convention="torch"`` (default) ε is added to :math:`\sqrt{\hat v_t}`,
+    as in the paper's Algorithm 1 (https://arxiv.org/abs/1412.6980) and
+    ``torch.optim.Adam``, computed in PyTorch's order
+    (:math:`\sqrt{v_t}/\sqrt{1-\beta_2^t} + \varepsilon`). With
+    ``convention="sklearn"`` it is added to the uncorrected :math:`\sqrt{v_t}`, as
+    scikit-learn's MLP does (the paper's "more efficient" ordering of section 2):
+    the same update but for an ε :math:`1/\sqrt{1-\beta_2^t}` times larger, which
+    matters early in training for gradients of the order of ε
+    (:class:`~bprop.optim.transforms.ScaleByAdam`). The tutorial seed 004 puts ε
+    under the root, :math:`\eta \hat M_n / \sqrt{\varepsilon + \hat G_n}`; bprop
+    follows Kingma & Ba. ``weight_decay`` here is L2 added to the gradient; for
+    decoupled decay use :class:`AdamW`.
 
-    Transforms: ``AddDecayedWeights(λ)`` (if λ > 0), ``ScaleByAdam(β1, β2, ε)``,
+    Transforms: ``AddDecayedWeights(λ)`` (if λ > 0), ``ScaleByAdam(β1, β2, ε, convention)``,
     ``ScaleByLearningRate(η)``.
 
     Parameters
@@ -440,15 +470,17 @@ class Adam(Optimizer):
     fused : bool, default False
         Run the whole chain as one compiled pass per parameter
         (:func:`~bprop.optim.transforms.fused_adam`, needs numba); the same numbers.
+    convention : {"torch", "sklearn"}, default "torch"
+        Where ε goes (above).
     """
 
     _decoupled = False
-    _parameter_constraints = {"weight_decay": T.NON_NEGATIVE}    # betas, eps: ScaleByAdam's
+    _parameter_constraints = {"weight_decay": T.NON_NEGATIVE}    # betas, eps, convention: ScaleByAdam's
 
-    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=False):
+    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=False, convention="torch"):
         schedule = as_schedule(lr)
-        adam = T.ScaleByAdam(*_check_betas(betas), eps)
-        self.betas, self.eps = (adam.b1, adam.b2), adam.eps
+        adam = T.ScaleByAdam(*_check_betas(betas), eps, convention=convention)
+        self.betas, self.eps, self.convention = (adam.b1, adam.b2), adam.eps, adam.convention
         (self.weight_decay,) = check_params({"weight_decay": weight_decay}, self._parameter_constraints).values()
         decay = [T.AddDecayedWeights(self.weight_decay)] if self.weight_decay else []
         if self._decoupled:
@@ -463,18 +495,23 @@ class Adam(Optimizer):
         return self._adam.state["m"], self._adam.state["v"]
 
     def _fused_step(self, views, step):
-        lr, (b1, b2), wd, t = self.schedule(step), self.betas, self.weight_decay, step + 1
+        lr, (b1, b2), wd = self.schedule(step), self.betas, self.weight_decay
+        bc1, bc2_sqrt = self._adam.bias_corrections(step)
         w1 = 1 - b1                  # as ScaleByAdam.update
+        sklearn = self.convention == "sklearn"
+        # the weight of the old m: torch's lerp uses 1 − w1, scikit-learn's β1 itself
+        keep = b1 if sklearn else 1 - w1
         coupled, decoupled = bool(wd) and not self._decoupled, bool(wd) and self._decoupled
-        scalars = _by_dtype(views, lambda D: (D(-lr), D(w1), D(1 - w1), D(b2), D(1 - b2), D(1 - b1 ** t),
-                                              D((1 - b2 ** t) ** 0.5), D(self.eps), D(wd), coupled,
-                                              decoupled, abs(w1) < 0.5, D(smallest_normal(D))))
+        scalars = _by_dtype(views, lambda D: (D(-lr), D(w1), D(keep), D(b2), D(1 - b2), D(bc1), D(bc2_sqrt),
+                                              D(self.eps), D(wd), coupled, decoupled, abs(w1) < 0.5, sklearn,
+                                              D(bc2_sqrt / bc1), D(smallest_normal(D))))
         for (p, g, m, v), s in zip(views, scalars):
             T.fused_adam(p, g, m, v, *s)
 
     def get_config(self):
         return {"type": type(self).__name__, "lr": _lr_config(self.schedule), "betas": list(self.betas),
-                "eps": self.eps, "weight_decay": self.weight_decay, "fused": self.fused}
+                "eps": self.eps, "weight_decay": self.weight_decay, "fused": self.fused,
+                "convention": self.convention}
 
 
 class AdamW(Adam):
@@ -490,7 +527,7 @@ class AdamW(Adam):
     :math:`\theta \leftarrow \theta(1 - \eta\lambda)` followed by the Adam step.
     As in PyTorch the decay is multiplied by the (scheduled) learning rate.
 
-    Transforms: ``ScaleByAdam(β1, β2, ε)``, ``AddDecayedWeights(λ)`` (if λ > 0),
+    Transforms: ``ScaleByAdam(β1, β2, ε, convention)``, ``AddDecayedWeights(λ)`` (if λ > 0),
     ``ScaleByLearningRate(η)``.
 
     Parameters
@@ -505,12 +542,14 @@ class AdamW(Adam):
         Decoupled decay λ ≥ 0.
     fused : bool, default False
         As :class:`Adam`'s.
+    convention : {"torch", "sklearn"}, default "torch"
+        Where ε goes, as :class:`Adam`'s.
     """
 
     _decoupled = True
 
-    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, fused=False):
-        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=fused)
+    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, fused=False, convention="torch"):
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=fused, convention=convention)
 
 
 # -- registry -----------------------------------------------------------------------

@@ -42,6 +42,7 @@ __all__ = [
     "ReduceOnPlateau",
     "InvScaling",
     "Adaptive",
+    "StallCounter",
     "as_schedule",
     "get",
     "from_config",
@@ -414,19 +415,52 @@ class InvScaling(Schedule):
                 "samples_per_epoch": self.samples_per_epoch, "steps_per_epoch": self.steps_per_epoch}
 
 
+class StallCounter:
+    r"""scikit-learn's MLP test of "no improvement" (``_update_no_improvement_count``), on a metric to minimise.
+
+    An epoch's metric :math:`m` does not improve when
+
+    .. math:: m > m_\text{best} − \text{tol}
+
+    (``tol`` absolute); :attr:`count` is the number of such epochs in a row, and
+    :math:`m_\text{best}`, the smallest metric so far, follows every decrease,
+    even one smaller than ``tol``. A NaN never improves the best and resets the
+    count, as in scikit-learn. A score to maximise is watched as :math:`m = −\text{score}`
+    (:math:`−s > −s_\text{best} − \text{tol}` is exactly MLP's :math:`s < s_\text{best} + \text{tol}`).
+    Used by :class:`Adaptive` and by the estimators' convergence test.
+
+    Parameters
+    ----------
+    tol : float
+        Least decrease that counts, ≥ 0.
+    best : float, default inf
+    count : int, default 0
+        The state to start from (a continued fit's).
+    """
+
+    def __init__(self, tol: float, best: float = math.inf, count: int = 0):
+        self.tol, self.best, self.count = float(tol), float(best), int(count)
+
+    def update(self, metric: float) -> bool:
+        """Count one epoch's ``metric``; returns whether it is a new best (below every earlier one)."""
+        m = float(metric)
+        self.count = self.count + 1 if m > self.best - self.tol else 0
+        new_best = m < self.best
+        if new_best:
+            self.best = m
+        return new_best
+
+
 class Adaptive(Schedule):
     r"""scikit-learn's ``learning_rate="adaptive"``: divide the rate by 5 when the metric stalls.
 
     The fit loop calls :meth:`observe` once per epoch with the training loss
-    (the validation loss when there is a validation set). With MLP's rule, an
-    epoch *does not improve* when
-
-    .. math:: m > m_\text{best} − \text{tol}
-
-    (``m_best`` is the smallest metric so far, updated by any decrease); after
-    more than ``n_iter_no_change`` such epochs in a row,
-    :math:`\eta \leftarrow \eta \cdot \text{factor}` (``factor = 1/5``) and the
-    count restarts, unless :math:`\eta \le` ``min_lr`` already: then
+    (the validation loss when there is a validation set). An epoch *does not
+    improve* by MLP's rule, :math:`m > m_\text{best} − \text{tol}`
+    (:class:`StallCounter`); after more than ``n_iter_no_change`` such epochs
+    in a row, :meth:`reduce` divides the rate: :math:`\eta \leftarrow \eta /
+    (1/\text{factor})` (``factor = 1/5``: exactly MLP's ``learning_rate /= 5``), and the count
+    restarts, unless :math:`\eta \le` ``min_lr`` already: then
     :attr:`exhausted` becomes ``True`` and the estimators stop training.
     Unlike :class:`ReduceOnPlateau` (PyTorch's, a threshold relative to the
     metric by default), ``tol`` is absolute, as in scikit-learn.
@@ -437,8 +471,13 @@ class Adaptive(Schedule):
         Initial rate η > 0.
     tol : float, default 1e-4
         Least decrease that counts, ≥ 0.
-    n_iter_no_change : int, default 10
+    n_iter_no_change : int or None, default 10
         Epochs without improvement tolerated (one more triggers a reduction).
+        ``None``: :meth:`observe` ignores the metric, and the rate changes only
+        when the caller, which then counts the stalls itself, calls
+        :meth:`reduce` — as ``BPClassifier``/``BPRegressor`` do, whose one
+        convergence test (MLP's: the training loss, or the validation score
+        under early stopping) both stops training and drives this rate.
     factor : float, default 0.2
         0 < factor < 1.
     min_lr : float, default 1e-6
@@ -446,7 +485,7 @@ class Adaptive(Schedule):
     """
 
     _parameter_constraints = {"lr": LR, "tol": Interval(Real, 0, None, closed="left"),
-                              "n_iter_no_change": _COUNT, "factor": Interval(Real, 0, 1, closed="neither"),
+                              "n_iter_no_change": [None, _COUNT], "factor": Interval(Real, 0, 1, closed="neither"),
                               "min_lr": Interval(Real, 0, None, closed="left")}
 
     def __init__(self, lr, tol=1e-4, n_iter_no_change=10, factor=0.2, min_lr=1e-6):
@@ -454,41 +493,53 @@ class Adaptive(Schedule):
             {"lr": lr, "tol": tol, "n_iter_no_change": n_iter_no_change, "factor": factor, "min_lr": min_lr},
             self._parameter_constraints).values()
         self.lr = self.initial_lr
-        self.best = math.inf
-        self.no_improvement_count = 0
+        self.stalls = StallCounter(self.tol)
         self.exhausted = False
+
+    @property
+    def best(self) -> float:
+        """The smallest metric observed."""
+        return self.stalls.best
+
+    @property
+    def no_improvement_count(self) -> int:
+        """Epochs in a row without improvement."""
+        return self.stalls.count
 
     def __call__(self, step):
         return self.lr
 
     def observe(self, metric):
         """Record one epoch's metric: count a stall, reduce the rate or set :attr:`exhausted`."""
-        m = float(metric)
-        if m > self.best - self.tol:
-            self.no_improvement_count += 1
-        else:
-            self.no_improvement_count = 0
-        if m < self.best:
-            self.best = m
-        if self.no_improvement_count > self.n_iter_no_change:
-            if self.lr <= self.min_lr:
-                self.exhausted = True
-            else:
-                self.lr *= self.factor
-                self.no_improvement_count = 0
+        if self.n_iter_no_change is None:
+            return
+        self.stalls.update(metric)
+        if self.stalls.count > self.n_iter_no_change and self.reduce():
+            self.stalls.count = 0
+
+    def reduce(self) -> bool:
+        """One stall too many (MLP's ``SGDOptimizer.trigger_stopping``): divide the rate by ``1/factor``
+        and return ``True``, or, with the rate at most ``min_lr`` already, set :attr:`exhausted` and
+        return ``False``."""
+        if self.lr <= self.min_lr:
+            self.exhausted = True
+            return False
+        self.lr /= 1.0 / self.factor
+        return True
 
     def get_config(self):
         return {"type": "Adaptive", "lr": self.initial_lr, "tol": self.tol,
                 "n_iter_no_change": self.n_iter_no_change, "factor": self.factor, "min_lr": self.min_lr}
 
     def state_dict(self):
-        return {"lr": self.lr, "best": self.best if math.isfinite(self.best) else None,
-                "no_improvement_count": self.no_improvement_count, "exhausted": self.exhausted}
+        best = self.stalls.best
+        return {"lr": self.lr, "best": best if math.isfinite(best) else None,
+                "no_improvement_count": self.stalls.count, "exhausted": self.exhausted}
 
     def load_state_dict(self, state):
         self.lr = float(state["lr"])
-        self.best = math.inf if state["best"] is None else float(state["best"])
-        self.no_improvement_count = int(state["no_improvement_count"])
+        self.stalls = StallCounter(self.tol, math.inf if state["best"] is None else float(state["best"]),
+                                   int(state["no_improvement_count"]))
         self.exhausted = bool(state["exhausted"])
 
 

@@ -7,8 +7,10 @@ As in optax, an optimiser is a chain of small transforms, each rewriting the
     u ← T_n(... T_1(u) ...)        (each transform in place)
     θ ← θ + u
 
-The last transform is :class:`ScaleByLearningRate`, ``u ← −η u``, so the
-updates before it are descent *directions*. For example, Adam is
+The last transform is usually :class:`ScaleByLearningRate`, ``u ← −η u``, so
+the updates before it are descent *directions* (scikit-learn's SGD momentum,
+``SGD(..., convention="sklearn")``, is the exception: its :class:`Trace` comes
+after the rate and accumulates steps). For example, Adam is
 ``chain(ScaleByAdam(β1, β2, ε), ScaleByLearningRate(η))`` and SGD with
 momentum and L2 weight decay is
 ``chain(AddDecayedWeights(λ), Trace(μ), ScaleByLearningRate(η))``.
@@ -49,7 +51,7 @@ from .._jit import compiled
 from .._numerics import FLUSH_EVERY, flush_denormals_
 from numbers import Real
 
-from .._validation import Interval, check, check_params, lookup
+from .._validation import Interval, Options, check, check_params, lookup
 from .schedules import Constant, Schedule, as_schedule
 from .schedules import from_config as schedule_from_config
 
@@ -57,6 +59,8 @@ from .schedules import from_config as schedule_from_config
 RATE = Interval(Real, 0, 1, closed="left")          # momentum, alpha, β: 0 <= x < 1
 NON_NEGATIVE = Interval(Real, 0, None)              # weight_decay, eps: x >= 0
 POSITIVE = Interval(Real, 0, None, closed="neither")  # clipping thresholds: x > 0
+#: Whose formula an optimiser follows where PyTorch's and scikit-learn's MLP differ (SGD's momentum, Adam's ε).
+CONVENTION = Options(("torch", "sklearn"), type=str)
 
 __all__ = [
     "Transform",
@@ -239,19 +243,22 @@ class AddL1Penalty(Transform):
 
 
 class Trace(Transform):
-    r"""Momentum (heavy ball), optionally Nesterov, with PyTorch's convention.
+    r"""Momentum (heavy ball), optionally Nesterov.
 
     .. math::
 
         b_t = \mu\, b_{t-1} + u_t, \quad b_0 = 0 \;(\text{so } b_1 = u_1), \qquad
         u_t \leftarrow \begin{cases} u_t + \mu\, b_t & \text{Nesterov} \\ b_t & \text{otherwise} \end{cases}
 
-    This is ``torch.optim.SGD`` with ``dampening=0``: the learning rate
-    multiplies the buffer afterwards. Entries of ``b`` below the smallest normal
-    number are set to 0 at every 16th update (:mod:`bprop._numerics`). Sutskever et al. (2013,
-    http://proceedings.mlr.press/v28/sutskever13.html) fold η into the
-    velocity, :math:`v \leftarrow \mu v - \eta g`; the two agree for a
-    constant η and differ when η changes during training.
+    Before :class:`ScaleByLearningRate` this is ``torch.optim.SGD`` with
+    ``dampening=0``: the learning rate multiplies the buffer afterwards. After
+    it (``u_t = −η_t g_t``), ``b`` is the velocity of Sutskever et al. (2013,
+    http://proceedings.mlr.press/v28/sutskever13.html) and of scikit-learn's
+    MLP, :math:`v \leftarrow \mu v - \eta g`, and the Nesterov update is
+    :math:`\mu v_t - \eta g_t`; the two agree for a constant η and differ when
+    η changes during training (:class:`~bprop.optim.SGD`'s ``convention``).
+    Entries of ``b`` below the smallest normal number are set to 0 at every
+    16th update (:mod:`bprop._numerics`).
 
     Parameters
     ----------
@@ -291,8 +298,9 @@ class Trace(Transform):
 
 
 @compiled
-def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov, tiny):
-    """SGD's chain in one pass over a flat parameter ``p``: ``[AddDecayedWeights(wd)], [Trace(mu)], ScaleByLearningRate``.
+def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov, lr_first, tiny):
+    """SGD's chain in one pass over a flat parameter ``p``: ``[AddDecayedWeights(wd)], [Trace(mu)], ScaleByLearningRate``,
+    or with ``lr_first`` (scikit-learn's convention) ``[AddDecayedWeights(wd)], ScaleByLearningRate, [Trace(mu)]``.
 
     ``lr`` arrives negated (``−η``) and every scalar cast to ``p``'s dtype; the
     momentum buffer is flushed to 0 below ``tiny``, the dtype's smallest normal,
@@ -303,13 +311,18 @@ def fused_sgd(p, g, buf, lr, mu, wd, decay, use_momentum, nesterov, tiny):
         u = g[i]
         if decay:
             u += p[i] * wd
+        if lr_first:
+            u = u * lr
         if use_momentum:
             b = buf[i] * mu + u
             if abs(b) < tiny:
                 b = zero
             buf[i] = b
             u = u + b * mu if nesterov else b
-        p[i] += u * lr
+        if lr_first:
+            p[i] += u
+        else:
+            p[i] += u * lr
 
 
 class ScaleByRMS(Transform):
@@ -389,7 +402,9 @@ def fused_rmsprop(p, g, s, buf, lr, alpha, one_minus_alpha, eps, mu, wd, decay, 
 
 
 class ScaleByAdam(Transform):
-    r"""Adam's bias-corrected moment scaling (Kingma & Ba, Algorithm 1).
+    r"""Adam's bias-corrected moment scaling (Kingma & Ba, Algorithm 1), in PyTorch's or scikit-learn's form.
+
+    ``convention="torch"`` (default):
 
     .. math::
 
@@ -404,6 +419,24 @@ class ScaleByAdam(Transform):
     ``lerp_``). One of the tutorials bprop accompanies (seed 004) writes
     :math:`\eta\,\hat M_n / \sqrt{\varepsilon + \hat G_n}`, with ε under the
     root; the two differ only while :math:`\hat v` is of the order of ε.
+
+    ``convention="sklearn"``: scikit-learn's MLP (``AdamOptimizer``), the
+    "more efficient" order of Kingma & Ba's section 2, with the same
+    :math:`m_t, v_t` computed as ``β1·m + (1 − β1)·u`` and ``β2·v + (1 − β2)·(u ⊙ u)``:
+
+    .. math::
+
+        u_t \leftarrow \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}\,\frac{m_t}{\sqrt{v_t} + \varepsilon}
+             = \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon / \sqrt{1 - \beta_2^t}}
+
+    ε is added to the *uncorrected* :math:`\sqrt{v_t}`, so early in training
+    (small t) it weighs :math:`1/\sqrt{1-\beta_2^t}` times more than in the
+    torch form (about 32 times at t = 1 with β2 = 0.999). Where a gradient is
+    of the order of ε — a weight of an input that is nearly constant, whose
+    gradient is mostly ``alpha``'s penalty — the two forms take visibly
+    different steps, so ``BPClassifier``/``BPRegressor`` use this one to give
+    MLP's weights.
+
     Entries of ``m`` and ``v`` below the dtype's smallest normal number are
     set to 0 at every 16th update (:mod:`bprop._numerics`; the fused loop: at
     every update): a weight whose gradient stays 0 would otherwise keep a
@@ -415,67 +448,94 @@ class ScaleByAdam(Transform):
         β1, β2 in [0, 1).
     eps : float, default 1e-8
         ε ≥ 0.
+    convention : {"torch", "sklearn"}, default "torch"
+        Where ε goes and how the moments are rounded (above).
     """
 
     name = "adam"
     slots = ("m", "v")
     flushes = True
 
-    def __init__(self, b1=0.9, b2=0.999, eps=1e-8):
+    def __init__(self, b1=0.9, b2=0.999, eps=1e-8, convention="torch"):
         super().__init__()
         # PyTorch's wording for the betas: "Invalid beta parameter at index 0: ..."
         self.b1 = check(b1, "betas[0]", RATE, label="beta parameter at index 0")
         self.b2 = check(b2, "betas[1]", RATE, label="beta parameter at index 1")
         (self.eps,) = check_params({"eps": eps}, {"eps": NON_NEGATIVE}).values()
+        self.convention = check(convention, "convention", CONVENTION)
+
+    def bias_corrections(self, step: int) -> tuple[float, float]:
+        """``(1 − β1^t, √(1 − β2^t))`` of update ``step`` (t = step + 1), as each convention computes them."""
+        t = step + 1
+        if self.convention == "sklearn":
+            return 1 - self.b1**t, math.sqrt(1 - self.b2**t)     # np.sqrt, as AdamOptimizer
+        return 1 - self.b1**t, (1 - self.b2**t) ** 0.5
 
     def update(self, updates, params, step, scratch):
         b1, b2, eps = self.b1, self.b2, self.eps
-        t = step + 1
-        bias_correction1 = 1 - b1**t
-        bias_correction2_sqrt = (1 - b2**t) ** 0.5
+        bias_correction1, bias_correction2_sqrt = self.bias_corrections(step)
         w1 = 1 - b1  # torch: exp_avg.lerp_(grad, 1 - beta1)
         small = abs(w1) < 0.5
         one_minus_b2 = 1 - b2
+        sklearn = self.convention == "sklearn"
+        scale = bias_correction2_sqrt / bias_correction1
         ms, vs = self.state["m"], self.state["v"]
         flush = (step + 1) % FLUSH_EVERY == 0
         for key, u in updates.items():
             m, v, tmp = ms[key], vs[key], scratch[key]
-            # m ← lerp(m, u, w1), in torch's two forms
-            np.subtract(u, m, out=tmp)
-            if small:
-                tmp *= w1
+            if sklearn:
+                # m ← β1 m + (1 − β1) u
+                m *= b1
+                np.multiply(u, w1, out=tmp)
                 m += tmp
             else:
-                tmp *= 1 - w1
-                np.subtract(u, tmp, out=m)
+                # m ← lerp(m, u, w1), in torch's two forms
+                np.subtract(u, m, out=tmp)
+                if small:
+                    tmp *= w1
+                    m += tmp
+                else:
+                    tmp *= 1 - w1
+                    np.subtract(u, tmp, out=m)
             if flush:                                    # bprop._numerics: no stuck denormals
                 flush_denormals_(m, tmp, self._masks[key])
             # v ← β2 v + (1 − β2) u ⊙ u
             v *= b2
-            np.multiply(u, one_minus_b2, out=tmp)
-            tmp *= u
+            if sklearn:
+                np.multiply(u, u, out=tmp)
+                tmp *= one_minus_b2
+            else:
+                np.multiply(u, one_minus_b2, out=tmp)
+                tmp *= u
             v += tmp
             if flush:
                 flush_denormals_(v, tmp, self._masks[key])
-            # u ← (m / bc1) / (√v / √bc2 + ε)
             np.sqrt(v, out=tmp)
-            tmp /= bias_correction2_sqrt
-            tmp += eps
-            np.divide(m, bias_correction1, out=u)
+            if sklearn:
+                # u ← (√bc2 / bc1) · m / (√v + ε)
+                tmp += eps
+                np.multiply(m, scale, out=u)
+            else:
+                # u ← (m / bc1) / (√v / √bc2 + ε)
+                tmp /= bias_correction2_sqrt
+                tmp += eps
+                np.divide(m, bias_correction1, out=u)
             u /= tmp
 
     def get_config(self):
-        return {"type": "ScaleByAdam", "b1": self.b1, "b2": self.b2, "eps": self.eps}
+        return {"type": "ScaleByAdam", "b1": self.b1, "b2": self.b2, "eps": self.eps, "convention": self.convention}
 
 
 @compiled
 def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small,
-               tiny):
+               sklearn, scale, tiny):
     """Adam's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByAdam, ScaleByLearningRate``.
 
     ``decoupled``: AdamW's order, ``ScaleByAdam, AddDecayedWeights, ScaleByLearningRate``.
-    ``m`` moves as :class:`ScaleByAdam`'s lerp (``small``: its first form, weight ``w1``;
-    else its second, weight ``b1c = 1 − w1``). ``m`` and ``v`` are flushed to 0
+    Torch's convention: ``m`` moves as :class:`ScaleByAdam`'s lerp (``small``: its first form,
+    weight ``w1``; else its second, weight ``b1c = 1 − w1``). ``sklearn``: scikit-learn's
+    convention, ``m ← m·b1c + u·w1`` (``b1c = β1``, ``w1 = 1 − β1``), ``v ← v·β2 + (u·u)·(1 − β2)``
+    and ``u ← (m·scale)/(√v + ε)`` with ``scale = √bc2/bc1``. ``m`` and ``v`` are flushed to 0
     below ``tiny``, the dtype's smallest normal, as in :class:`ScaleByAdam`.
     """
     zero = p.dtype.type(0.0)
@@ -484,18 +544,26 @@ def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd
         if coupled:
             u += p[i] * wd
         mi = m[i]
-        if small:
+        if sklearn:
+            mi = mi * b1c + u * w1
+        elif small:
             mi = mi + (u - mi) * w1
         else:
             mi = u - (u - mi) * b1c
         if abs(mi) < tiny:
             mi = zero
-        vi = v[i] * b2 + u * one_minus_b2 * u
+        if sklearn:
+            vi = v[i] * b2 + (u * u) * one_minus_b2
+        else:
+            vi = v[i] * b2 + u * one_minus_b2 * u
         if vi < tiny:                      # v >= 0
             vi = zero
         m[i] = mi
         v[i] = vi
-        u = (mi / bc1) / (np.sqrt(vi) / bc2_sqrt + eps)
+        if sklearn:
+            u = (mi * scale) / (np.sqrt(vi) + eps)
+        else:
+            u = (mi / bc1) / (np.sqrt(vi) / bc2_sqrt + eps)
         if decoupled:
             u += p[i] * wd
         p[i] += u * lr

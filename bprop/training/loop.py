@@ -1,10 +1,11 @@
 r"""The fit loop: epochs of mini-batch steps, divergence checks, early stopping, checkpoints.
 
 One epoch of :func:`fit` is the mini-batch stochastic gradient descent of the
-tutorials: shuffle the training set with the network's generator, cut it into
-batches of ``batch_size`` (the last, partial batch included), and for each
-batch run backpropagation (forward pass, BP1–BP4) and let the optimiser update
-every weight and bias in place, :math:`θ ← θ − η\,∂C/∂θ` for plain SGD.
+tutorials: shuffle the training set with the network's generator (or the order
+source given as ``shuffle``), cut it into batches of ``batch_size`` (the last,
+partial batch included), and for each batch run backpropagation (forward
+pass, BP1–BP4) and let the optimiser update every weight and bias in place,
+:math:`θ ← θ − η\,∂C/∂θ` for plain SGD.
 
 One step, in order (:func:`_step`): ``net._backprop`` (``C`` and ``∂C/∂θ`` in
 ``net.grads``), the squared norm of every gradient (for the history and for
@@ -61,8 +62,15 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         ``batch_size=len(X), shuffle=False`` gives one full-batch step per
         epoch. The last partial batch is used (merged into the one before if
         it would hold a single sample and the network has BatchNorm).
-    shuffle : bool
-        Reshuffle the training set each epoch with ``net.rng``.
+    shuffle : bool or an object with a ``permutation(n)`` method
+        Reshuffle the training set each epoch: ``True`` with ``net.rng``
+        (``perm = net.rng.permutation(n)``); an object ``source`` (a NumPy
+        ``Generator`` or ``RandomState``, or any object whose ``permutation(n)``
+        returns a permutation of ``range(n)``) gives each epoch's order as
+        ``perm = source.permutation(n)`` instead, once per epoch, before the
+        epoch's first batch (the estimators pass scikit-learn's MLP order this
+        way). ``False``: the rows in their order. A run with such a source
+        cannot be checkpointed (its state is not stored).
     validation_data : (X_val, y_val), optional
     validation_split : float in [0, 1)
         Fraction of ``X`` held out for validation (stratified by class for
@@ -140,9 +148,15 @@ def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffl
         early_stopping = EarlyStopping(patience=early_stopping)
     elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"early_stopping must be an EarlyStopping or an int patience, got {early_stopping!r}")
+    order = None
+    if callable(getattr(shuffle, "permutation", None)):
+        if checkpoint is not None:
+            raise ValueError(f"checkpoint= needs shuffle=True or False: the order source {shuffle!r} "
+                             "cannot be stored in a checkpoint, so a resumed run could not follow it")
+        order, shuffle = shuffle, True
     settings = Settings(epochs=epochs, batch_size=batch_size, shuffle=bool(shuffle),
                         validation_split=validation_split, clip_norm=clip_norm, clip_value=clip_value,
-                        early_stopping=early_stopping, alpha=alpha)
+                        early_stopping=early_stopping, alpha=alpha, order=order)
     threads = check_threads(threads)
 
     def start():
@@ -314,7 +328,7 @@ def _diverged(run: Run, what: str) -> DivergenceError:
 def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -> tuple[EpochMeter, str | None]:
     """One pass over the training batches; returns the epoch's meter and a callback's stop reason."""
     last_finite = _LastFinite.of(run)
-    perm = run.net.rng.permutation(run.data.n_train) if run.settings.shuffle else None
+    perm = _epoch_order(run)
     meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y,
                        run.loss.output_to_prediction if run.loss.takes_logits else None)
     stop = None
@@ -344,6 +358,15 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
         meter.reduce(parallel)
         parallel.check_in_sync(run.net, epoch)
     return meter, stop
+
+
+def _epoch_order(run: Run) -> np.ndarray | None:
+    """The epoch's permutation of the training samples (``None``: in order), drawn once per epoch
+    from ``settings.order`` or, by default, ``net.rng`` (see :func:`fit`'s ``shuffle``)."""
+    if not run.settings.shuffle:
+        return None
+    source = run.net.rng if run.settings.order is None else run.settings.order
+    return source.permutation(run.data.n_train)
 
 
 def _add_l2_penalty(net, keys: list, alpha: float, n_b: float) -> float:

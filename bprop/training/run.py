@@ -8,6 +8,7 @@ the fit loop reads it and a checkpoint stores it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..losses import Loss
 from .callbacks import EarlyStopping
@@ -17,7 +18,12 @@ from .history import History
 
 @dataclass(frozen=True)
 class Settings:
-    """The choices of a run that do not change while it trains (see :func:`~bprop.training.fit`)."""
+    """The choices of a run that do not change while it trains (see :func:`~bprop.training.fit`).
+
+    ``order``: where a shuffled epoch's permutation comes from, an object with a
+    ``permutation(n)`` method (``None``: the network's generator ``net.rng``); it is
+    not part of a checkpoint, so ``fit`` refuses a checkpoint with one.
+    """
 
     epochs: int
     batch_size: int
@@ -27,6 +33,7 @@ class Settings:
     clip_value: float | None = None
     early_stopping: EarlyStopping | None = None
     alpha: float = 0.0
+    order: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """The checkpoint's ``settings`` entry (``epochs`` and ``early_stopping`` are stored apart)."""
