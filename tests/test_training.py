@@ -121,6 +121,23 @@ def test_shuffle_source_gives_each_epochs_order(rng, tmp_path):
     assert not (tmp_path / "c.npz").exists()
 
 
+@pytest.mark.parametrize("order", [np.arange(9), np.r_[0, 0, np.arange(2, 10)], np.r_[np.arange(9), 10],
+                                   np.r_[np.arange(9), -1], np.arange(10.0), np.arange(10).reshape(2, 5)])
+def test_shuffle_source_with_a_bad_permutation_is_refused(order, rng):
+    """An order source's permutation is checked before any batch is gathered: a repeated, missing or
+    out-of-range index would otherwise train on wrong (clipped) rows without a word."""
+    class Bad:
+        def permutation(self, n):
+            return order
+
+    X, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
+    net = bp.Sequential([bp.Dense(3, 1)], seed=0)
+    before = net.params["0.W"].copy()
+    with pytest.raises(ValueError, match=r"permutation\(10\) must return each of 0\.\.9 once"):
+        net.fit(X, y, loss="mse", optimizer=bp.optim.SGD(0.1), epochs=1, verbose=0, shuffle=Bad())
+    np.testing.assert_array_equal(net.params["0.W"], before)    # nothing trained
+
+
 def test_resume_equals_uninterrupted_run_bit_for_bit(tmp_path, digits):
     Xtr, _, ytr, _ = digits
     kwargs = dict(loss="ce", epochs=5, batch_size=50, validation_split=0.2, verbose=0,

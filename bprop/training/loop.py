@@ -365,8 +365,18 @@ def _epoch_order(run: Run) -> np.ndarray | None:
     from ``settings.order`` or, by default, ``net.rng`` (see :func:`fit`'s ``shuffle``)."""
     if not run.settings.shuffle:
         return None
-    source = run.net.rng if run.settings.order is None else run.settings.order
-    return source.permutation(run.data.n_train)
+    n, source = run.data.n_train, run.settings.order
+    if source is None:
+        return run.net.rng.permutation(n)
+    perm = np.asarray(source.permutation(n))
+    # another object's order is checked: the batches gather rows by these indices without bounds checks
+    if perm.shape != (n,) or perm.dtype.kind not in "iu" or (n and (perm.min() < 0 or perm.max() >= n
+                                                                     or np.bincount(perm, minlength=n).max() > 1)):
+        raise ValueError(f"shuffle={source!r}: permutation({n}) must return each of 0..{n - 1} once as integers, "
+                         f"got an array of shape {perm.shape} and dtype {perm.dtype}"
+                         + ("" if perm.shape != (n,) or perm.dtype.kind not in "iu" else
+                            f" with values from {perm.min()} to {perm.max()}, some repeated or missing"))
+    return perm
 
 
 def _add_l2_penalty(net, keys: list, alpha: float, n_b: float) -> float:
