@@ -7,9 +7,18 @@ onnxruntime and safetensors (the fixtures ``onnx``, ``ort``, ``safetensors``).
 """
 
 import os
+import signal
 
 import numpy as np
 import pytest
+
+# Several tests send SIGINT (Ctrl-C) to a `bprop` child process and expect it to stop with exit code 130.
+# A shell without job control starts a background job (`.ci/run &`, `nohup ... &`) with SIGINT ignored,
+# and an ignored signal stays ignored across exec, so those children would never see it (Python keeps
+# an inherited SIG_IGN, as every well-behaved Unix program does). A handled signal resets to its
+# default on exec: handling it here gives every child the default disposition a terminal would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def require_torch():
