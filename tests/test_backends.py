@@ -561,3 +561,17 @@ def test_estimator_backend_numba_gives_the_numpy_predictions(rng):
     _same(probs[1], probs[0], "float64")
     with pytest.raises(ValueError, match="backend"):
         BPClassifier(backend="gpu").fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_dense_with_one_output_gives_the_input_gradient_delta_at_W_exactly(dtype, rng):
+    # n_out = 1: ∂C/∂A = δ @ W is computed as the outer product δ ⊗ W (BLAS's gemm is slow with an
+    # inner dimension of 1); each entry is the same single product, so the result is bit for bit δ @ W
+    layer = bp.Dense(5, 1)
+    layer.build(rng, dtype)
+    A = rng.standard_normal((7, 5)).astype(dtype)
+    layer.forward(A, training=True)
+    for delta in (rng.standard_normal((7, 1)).astype(dtype), rng.standard_normal((7, 2)).astype(dtype)[:, :1]):
+        dA = layer.backward(delta).copy()
+        np.testing.assert_array_equal(dA, delta @ layer.params["W"])
+        np.testing.assert_array_equal(layer.grads["W"], delta.T @ A)
