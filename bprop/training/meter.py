@@ -78,9 +78,10 @@ class EpochMeter:
         if self.task == "regression":
             pred = out if self.to_prediction is None else self.to_prediction(out)
             r = (pred - Yb).astype(np.float64)
-            self.sq += float(np.sum(r * r))
-            self.abs += float(np.sum(np.abs(r)))
-            self.ss_res = self.ss_res + np.sum(r * r, axis=0)
+            ss = np.sum(r * r, axis=0)                     # Σ r² per output: R²'s SS_res, and the MSE's sum
+            self.sq += float(ss.sum())
+            self.abs += float(np.abs(r).sum())
+            self.ss_res = self.ss_res + ss
         elif self.task == "classification":
             self.correct += int(np.count_nonzero(np.argmax(out, axis=1) == labels_b))
         else:
