@@ -320,6 +320,11 @@ def _erf(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     return erf(x, out=out)
 
 
+#: GELU's tanh form: u = √(2/π)(z + 0.044715 z³); module constants, so the compiled loops read the same numbers
+_GELU_K = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+
+
 class GELU(Activation):
     r"""Gaussian error linear unit (Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415).
 
@@ -340,8 +345,8 @@ class GELU(Activation):
     arithmetic only); the other two run the NumPy code, which is faster there.
     """
 
-    _K = math.sqrt(2.0 / math.pi)
-    _C = 0.044715
+    _K = _GELU_K
+    _C = _GELU_C
 
     _parameter_constraints = {"approximate": Options(("none", "tanh"), type=str)}
 
@@ -363,7 +368,8 @@ class GELU(Activation):
             aux += Z
             aux *= self._K
             np.tanh(aux, out=aux)
-            np.add(aux, 1.0, out=A)                      # σ = ½ z (1 + tanh u)
+            np.add(aux, 1.0, out=A)                      # σ = ½ (1 + tanh u) z
+            A *= 0.5
         else:
             np.divide(Z, math.sqrt(2.0), out=aux)        # Φ = ½(1 + erf(z/√2))
             _erf(aux, aux)
@@ -371,8 +377,6 @@ class GELU(Activation):
             aux *= 0.5
             np.copyto(A, aux)                            # σ = z Φ
         A *= Z
-        if tanh_form:
-            A *= 0.5
         return A
 
     def backward(self, dOut, need_input_grad=True):
@@ -428,7 +432,7 @@ def _gelu_erf_loop(Z, A, aux):
 def _gelu_tanh_backward_loop(dA, Z, T, out):
     """The tanh form's backward pass from ``T = tanh u``: ``δ = ∂C/∂A ⊙ σ'(z)``."""
     half, one = Z.dtype.type(0.5), Z.dtype.type(1.0)
-    k_, c3 = Z.dtype.type(math.sqrt(2.0 / math.pi)), Z.dtype.type(3 * 0.044715)
+    k_, c3 = Z.dtype.type(_GELU_K), Z.dtype.type(3 * _GELU_C)
     n, k = Z.shape
     for i in range(n):
         for j in range(k):

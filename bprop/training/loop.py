@@ -370,12 +370,11 @@ def _epoch_order(run: Run) -> np.ndarray | None:
         return run.net.rng.permutation(n)
     perm = np.asarray(source.permutation(n))
     # another object's order is checked: the batches gather rows by these indices without bounds checks
-    if perm.shape != (n,) or perm.dtype.kind not in "iu" or (n and (perm.min() < 0 or perm.max() >= n
-                                                                     or np.bincount(perm, minlength=n).max() > 1)):
-        raise ValueError(f"shuffle={source!r}: permutation({n}) must return each of 0..{n - 1} once as integers, "
-                         f"got an array of shape {perm.shape} and dtype {perm.dtype}"
-                         + ("" if perm.shape != (n,) or perm.dtype.kind not in "iu" else
-                            f" with values from {perm.min()} to {perm.max()}, some repeated or missing"))
+    expected = f"shuffle={source!r}: permutation({n}) must return each of 0..{n - 1} once as integers"
+    if perm.shape != (n,) or perm.dtype.kind not in "iu":
+        raise ValueError(f"{expected}, got an array of shape {perm.shape} and dtype {perm.dtype}")
+    if n and (perm.min() < 0 or perm.max() >= n or np.bincount(perm, minlength=n).max() > 1):
+        raise ValueError(f"{expected}, got values from {perm.min()} to {perm.max()}, some repeated or missing")
     return perm
 
 
