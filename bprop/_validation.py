@@ -86,12 +86,25 @@ def check_array(a, *, name: str, dtype, ndim: int | tuple[int, ...] = 2,
 def all_finite(a: np.ndarray) -> bool:
     """Whether every entry of ``a`` is finite.
 
-    A float64 sum is finite exactly when every entry is (float32 sums cannot overflow in
-    float64), and it makes no ``a``-sized temporary; only an overflowing sum needs the exact check.
+    One reduction that makes no ``a``-sized temporary and is finite exactly when
+    every entry is, unless it overflows: then the exact ``isfinite`` check decides.
+
+    * a contiguous float32/float64 array: the sum of squares Σ aᵢ²
+      (BLAS's dot product, ~2× faster than a float64 sum of float32 data; the
+      squares are ≥ 0, so no finite terms can cancel to NaN, and only values
+      beyond ≈1.8e19 in float32 can overflow it);
+    * anything else: the float64 sum (float32 sums cannot overflow in float64).
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(a, dtype=np.float64)
+        if a.dtype in _DOT_DTYPES and a.size and (a.flags.c_contiguous or a.flags.f_contiguous):
+            r = a.ravel(order="K")                   # a view: the array's own memory order
+            total = np.dot(r, r)
+        else:
+            total = np.sum(a, dtype=np.float64)
     return bool(np.isfinite(total) or np.isfinite(a).all())
+
+
+_DOT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _raise_not_finite(name: str, arr: np.ndarray, source: np.ndarray, dtype, where_rows: str = "",

@@ -575,3 +575,31 @@ def test_dense_with_one_output_gives_the_input_gradient_delta_at_W_exactly(dtype
         dA = layer.backward(delta).copy()
         np.testing.assert_array_equal(dA, delta @ layer.params["W"])
         np.testing.assert_array_equal(layer.grads["W"], delta.T @ A)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compiled_hit_count_equals_numpy_argmax_with_ties_and_nans(dtype, rng):
+    # the training meter's compiled count must choose as np.argmax does: the first of tied maxima,
+    # the first NaN of a row that has one
+    from bprop.training.meter import argmax_hits, argmax_hits_loop
+    out = rng.integers(0, 3, (200, 5)).astype(dtype)          # many ties
+    out[rng.random(out.shape) < 0.05] = np.nan
+    out[0] = np.nan
+    out[1] = [1, np.nan, 7, np.nan, 7]
+    labels = rng.integers(0, 5, 200)
+    for rows in (slice(None), slice(0, 1), slice(0, 0)):
+        for lab in (labels, np.argmax(out, axis=1)):
+            assert argmax_hits_loop(out[rows], lab[rows]) == argmax_hits(out[rows], lab[rows])
+    assert argmax_hits(out, np.argmax(out, axis=1)) == 200
+
+
+def test_numba_fit_records_the_numpy_accuracy(rng):
+    X = rng.standard_normal((90, 4))
+    y = rng.integers(0, 3, 90)
+    hist = []
+    for backend in ("numpy", "numba"):
+        net = bp.Sequential([bp.Dense(4, 6), bp.Tanh(), bp.Dense(6, 3)], seed=3, dtype="float64", backend=backend)
+        hist.append(net.fit(X, y, loss="cross_entropy", optimizer=bp.optim.SGD(0.1), epochs=3,
+                            batch_size=16, verbose=0))
+    assert hist[0]["accuracy"] == hist[1]["accuracy"]
+    assert len(set(hist[0]["accuracy"])) > 1                   # the accuracy moved: the test can fail

@@ -333,3 +333,26 @@ def test_csv_value_beyond_float32_names_the_column_and_line_through_the_cli(tmp_
     code = main(["train", "--data", f"csv:{path}", "--no-standardize", "--dtype", "float64", "--epochs", "1",
                  "--out", str(tmp_path / "run64"), "--quiet", "--no-plots"])
     assert code == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("order", ["C", "F", "strided"])
+def test_all_finite_finds_every_non_finite_entry_and_passes_huge_finite_ones(dtype, order):
+    """The fast check (a sum of squares) must say False for any NaN or ±inf wherever it sits, and
+    True for finite values whose squares overflow (the exact check decides then)."""
+    from bprop._validation import all_finite
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((37, 23)).astype(dtype)
+    layout = {"C": lambda m: m, "F": np.asfortranarray, "strided": lambda m: m[:, ::2]}[order]
+    a = layout(base)
+    assert all_finite(a) and all_finite(a[:0])
+    for bad in (np.nan, np.inf, -np.inf):
+        for at in ((0, 0), (36, a.shape[1] - 1), (17, 5)):
+            b = layout(base.copy())
+            b[at] = bad
+            assert not all_finite(b), (bad, at)
+    huge = layout(np.full_like(base, np.finfo(dtype).max / 2))
+    huge[3, 4] = -np.finfo(dtype).max
+    assert all_finite(huge)                        # Σ a² overflows to inf, yet every entry is finite
+    huge[5, 1] = np.nan
+    assert not all_finite(huge)

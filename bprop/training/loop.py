@@ -330,7 +330,7 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
     last_finite = _LastFinite.of(run)
     perm = _epoch_order(run)
     meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y,
-                       run.loss.output_to_prediction if run.loss.takes_logits else None)
+                       run.loss.output_to_prediction if run.loss.takes_logits else None, run.net.backend)
     stop = None
     parallel = plan.parallel
     for step, (s, e) in enumerate(plan.bounds, start=1):

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import metrics as _metrics
+from .._jit import compiled
 from .._memmap import chunk_rows
 from ..losses import Loss
 from .data import Rows, labels_of
@@ -16,6 +17,33 @@ EVAL_CHUNK = 8192  # rows per eval-mode forward pass (bounds memory on large set
 
 def _predicted_labels(out: np.ndarray, task: str) -> np.ndarray:
     return np.argmax(out, axis=1) if task == "classification" else out > 0
+
+
+def argmax_hits(out: np.ndarray, labels: np.ndarray) -> int:
+    r"""The number of rows whose predicted class is their label: :math:`\sum_i [\arg\max_k z_{ik} = y_i]`."""
+    return int(np.count_nonzero(np.argmax(out, axis=1) == labels))
+
+
+@compiled
+def argmax_hits_loop(out, labels):
+    """:func:`argmax_hits` in one pass over ``out`` (no index array): each row's first maximum,
+    or its first NaN, as ``np.argmax`` chooses."""
+    hits = 0
+    for i in range(out.shape[0]):
+        best = out[i, 0]
+        k_best = 0
+        if best == best:                          # a leading NaN is the argmax
+            for k in range(1, out.shape[1]):
+                z = out[i, k]
+                if z > best:
+                    best = z
+                    k_best = k
+                elif z != z:
+                    k_best = k
+                    break
+        if k_best == labels[i]:
+            hits += 1
+    return hits
 
 
 def evaluate(net, X: np.ndarray, Y: np.ndarray, loss: Loss, *, prefix: str = "", parallel=None,
@@ -56,7 +84,8 @@ class EpochMeter:
     root-mean-square over the epoch's steps of ``‖∂C/∂W‖₂``.
     """
 
-    def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray, to_prediction=None):
+    def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray, to_prediction=None,
+                 backend: str = "numpy"):
         self.task, self.grad_keys = task, grad_keys
         self.to_prediction = to_prediction    # regression: the loss's output → prediction map (e^z for Poisson)
         self.n = 0
@@ -66,6 +95,7 @@ class EpochMeter:
         self.ss_res = 0.0
         self.grad_sq = dict.fromkeys(grad_keys, 0.0)
         self.steps = 0
+        self._hits = argmax_hits_loop if backend == "numba" else argmax_hits
         if task == "regression":
             Yd = Y_train.astype(np.float64)
             self.ss_tot = np.sum((Yd - Yd.mean(axis=0)) ** 2, axis=0)
@@ -83,7 +113,7 @@ class EpochMeter:
             self.abs += float(np.abs(r).sum())
             self.ss_res = self.ss_res + ss
         elif self.task == "classification":
-            self.correct += int(np.count_nonzero(np.argmax(out, axis=1) == labels_b))
+            self.correct += self._hits(out, labels_b)
         else:
             self.correct += float(np.mean((out > 0) == labels_b)) * nb
 
