@@ -34,6 +34,8 @@ CHUNK_BYTES = 4 << 20
 
 def mapping(a) -> mmap.mmap | None:
     """The ``mmap`` behind ``a`` (an ``np.memmap`` or a view of one), else None."""
+    if type(a) is np.ndarray and a.base is None:     # owns its memory: no map behind it
+        return None
     while a is not None:
         m = getattr(a, "_mmap", None)
         if isinstance(m, mmap.mmap):

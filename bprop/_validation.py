@@ -134,6 +134,8 @@ def is_sparse(X) -> bool:
     scipy is never imported here: a sparse matrix can only exist once a caller
     has imported ``scipy.sparse``, so until then the answer is ``False``.
     """
+    if type(X) is np.ndarray:        # the common case, answered without a lookup
+        return False
     sparse = sys.modules.get("scipy.sparse")
     return sparse is not None and sparse.issparse(X)
 
