@@ -603,3 +603,58 @@ def test_numba_fit_records_the_numpy_accuracy(rng):
                             batch_size=16, verbose=0))
     assert hist[0]["accuracy"] == hist[1]["accuracy"]
     assert len(set(hist[0]["accuracy"])) > 1                   # the accuracy moved: the test can fail
+
+
+_FIRST_CALLS_IN_EPOCHS = r"""
+import numpy as np, numba, bprop as bp
+made, in_epoch = [], [False]
+njit = numba.njit
+def spy(*a, **k):                        # bprop._jit.compiled makes each loop's kernel at its first call
+    made.append(in_epoch[0])
+    return njit(*a, **k)
+numba.njit = spy
+class Flag(bp.training.Callback):
+    def on_epoch_begin(self, net, epoch):
+        in_epoch[0] = True
+rng = np.random.default_rng(0)
+X, y = rng.standard_normal((64, 6)).astype(np.float32), rng.integers(0, 3, 64)
+net = bp.Sequential([bp.Dense(6, 8), bp.BatchNorm(8), bp.ReLU(), bp.Dense(8, 3)], seed=0, backend="numba")
+net.fit(X, y, loss="cross_entropy", optimizer=bp.optim.Adam(1e-3, fused=True), epochs=2, batch_size=16,
+        verbose=0, callbacks=[Flag()])
+print(len(made), sum(made))
+"""
+
+
+@needs_numba
+def test_a_fresh_process_loads_every_compiled_loop_before_epoch_1():
+    # epoch 1 of a new process would otherwise load each loop from numba's cache (2-8 ms each)
+    r = subprocess.run([sys.executable, "-c", _FIRST_CALLS_IN_EPOCHS], capture_output=True, text=True, check=True)
+    loaded, during_epochs = map(int, r.stdout.split())
+    assert loaded >= 5 and during_epochs == 0, r.stdout
+
+
+@needs_numba
+def test_loading_the_loops_before_epoch_1_changes_nothing_of_the_run(rng, monkeypatch):
+    # the loading step runs on copies: parameters, optimiser state, generator, BatchNorm statistics and
+    # history are those of a run without it
+    from bprop.training import warmup
+    X, y = rng.standard_normal((50, 5)), rng.integers(0, 3, 50)
+    runs = []
+    for load in (True, False):
+        monkeypatch.setattr(warmup, "_LOADED", set())
+        if not load:
+            monkeypatch.setattr(warmup, "MAX_PARAMS", 0)
+        net = bp.Sequential([bp.Dense(5, 7), bp.BatchNorm(7), bp.ReLU(), bp.Dropout(0.3), bp.Dense(7, 3)],
+                            seed=4, dtype="float64", backend="numba")
+        opt = bp.optim.Adam(1e-2, fused=True)
+        ran = []
+        real = warmup.load_step_loops
+        monkeypatch.setattr("bprop.training.loop.load_step_loops", lambda *a: ran.append(real(*a)))
+        hist = net.fit(X, y, loss="cross_entropy", optimizer=opt, epochs=3, batch_size=8, verbose=0)
+        assert ran == [load]
+        runs.append((net.state_dict(), opt.state_dict(), net.rng.bit_generator.state, hist["loss"]))
+    (p1, o1, g1, h1), (p2, o2, g2, h2) = runs
+    assert p1.keys() == p2.keys() and all(np.array_equal(p1[k], p2[k]) for k in p1)
+    assert g1 == g2 and h1 == h2
+    assert o1["step"] == o2["step"] == 21 and o1["arrays"].keys() == o2["arrays"].keys()
+    assert all(np.array_equal(o1["arrays"][k], o2["arrays"][k]) for k in o1["arrays"])

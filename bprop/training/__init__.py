@@ -8,6 +8,7 @@ One concept per module, in the order one :func:`fit` uses them:
 - :mod:`.loop` — :func:`fit` and the epoch/step loop (divergence checks,
   gradient clipping of :mod:`bprop.optim.transforms`, early stopping);
 - :mod:`.meter` — the metrics of an epoch, :func:`evaluate`;
+- :mod:`.warmup` — loading the compiled loops of a step before epoch 1;
 - :mod:`.history` — :class:`History`;
 - :mod:`.callbacks` — :class:`Callback`, :class:`EarlyStopping`;
 - :mod:`.checkpoints` — the checkpoint file and the optimiser-state packer.

@@ -35,6 +35,7 @@ from .distributed import DataParallel
 from .history import History
 from .meter import EpochMeter, evaluate
 from .run import Run, RunState, Settings, start_run
+from .warmup import load_step_loops
 
 
 def fit(net, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
@@ -193,6 +194,7 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
         plan = replace(plan, agree_stops=parallel.any(bool(callbacks)))
         guard = parallel.guard()
     uses_numba = run.net.backend == "numba" or bool(getattr(run.optimizer, "fused", False))
+    load_step_loops(run, plan.batches, plan.bounds[0])     # before epoch 1's clock, on copies
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
     with limit_threads(threads, numba=uses_numba), guard, _sharded_layers(run.net, plan.parallel), \
             np.errstate(over="ignore", invalid="ignore", divide="ignore"):
