@@ -502,7 +502,7 @@ class Adam(Optimizer):
         # the weight of the old m: torch's lerp uses 1 − w1, scikit-learn's β1 itself
         keep = b1 if sklearn else 1 - w1
         coupled, decoupled = bool(wd) and not self._decoupled, bool(wd) and self._decoupled
-        scalars = _by_dtype(views, lambda D: (D(-lr), D(w1), D(keep), D(b2), D(1 - b2), D(bc1), D(bc2_sqrt),
+        scalars = _by_dtype(views, lambda D: (D(-lr), D(w1), D(keep), D(b2), D(1 - b2), D(1 / bc1), D(bc2_sqrt),
                                               D(self.eps), D(wd), coupled, decoupled, abs(w1) < 0.5, sklearn,
                                               D(bc2_sqrt / bc1), D(smallest_normal(D))))
         for (p, g, m, v), s in zip(views, scalars):

@@ -410,10 +410,12 @@ class ScaleByAdam(Transform):
 
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, u_t, \qquad
         v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, u_t \odot u_t, \qquad m_0 = v_0 = 0, \\
-        u_t &\leftarrow \frac{m_t / (1 - \beta_1^t)}{\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \varepsilon}
+        u_t &\leftarrow \frac{m_t}{\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \varepsilon} \cdot \frac{1}{1 - \beta_1^t}
              = \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}
 
-    with t = step + 1. ε is added to :math:`\sqrt{\hat v_t}`, as in the
+    with t = step + 1, computed in that order: one division per entry (by the denominator), the bias
+    correction of ``m`` a multiplication by a scalar, as ``torch.optim.Adam``'s ``addcdiv`` with
+    ``lr / (1 − β1^t)``. ε is added to :math:`\sqrt{\hat v_t}`, as in the
     paper (https://arxiv.org/abs/1412.6980) and ``torch.optim.Adam``, whose
     order of operations bprop follows (``m`` is updated as torch's
     ``lerp_``). One of the tutorials bprop accompanies (seed 004) writes
@@ -515,19 +517,20 @@ class ScaleByAdam(Transform):
                 # u ← (√bc2 / bc1) · m / (√v + ε)
                 tmp += eps
                 np.multiply(m, scale, out=u)
+                u /= tmp
             else:
-                # u ← (m / bc1) / (√v / √bc2 + ε)
+                # u ← (m / (√v / √bc2 + ε)) · (1 / bc1): one division per entry fewer than (m / bc1) / (...)
                 tmp /= bias_correction2_sqrt
                 tmp += eps
-                np.divide(m, bias_correction1, out=u)
-            u /= tmp
+                np.divide(m, tmp, out=u)
+                u *= u.dtype.type(1 / bias_correction1)
 
     def get_config(self):
         return {"type": "ScaleByAdam", "b1": self.b1, "b2": self.b2, "eps": self.eps, "convention": self.convention}
 
 
 @compiled
-def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd, coupled, decoupled, small,
+def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, inv_bc1, bc2_sqrt, eps, wd, coupled, decoupled, small,
                sklearn, scale, tiny):
     """Adam's chain in one pass: ``[AddDecayedWeights(wd)], ScaleByAdam, ScaleByLearningRate``.
 
@@ -535,8 +538,9 @@ def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd
     Torch's convention: ``m`` moves as :class:`ScaleByAdam`'s lerp (``small``: its first form,
     weight ``w1``; else its second, weight ``b1c = 1 − w1``). ``sklearn``: scikit-learn's
     convention, ``m ← m·b1c + u·w1`` (``b1c = β1``, ``w1 = 1 − β1``), ``v ← v·β2 + (u·u)·(1 − β2)``
-    and ``u ← (m·scale)/(√v + ε)`` with ``scale = √bc2/bc1``. ``m`` and ``v`` are flushed to 0
-    below ``tiny``, the dtype's smallest normal, as in :class:`ScaleByAdam`.
+    and ``u ← (m·scale)/(√v + ε)`` with ``scale = √bc2/bc1``; torch's, ``u ← (m/(√v/bc2_sqrt + ε))·inv_bc1``
+    with ``inv_bc1 = 1/bc1``. ``m`` and ``v`` are flushed to 0 below ``tiny``, the dtype's smallest
+    normal, as in :class:`ScaleByAdam`.
     """
     zero = p.dtype.type(0.0)
     for i in range(p.shape[0]):
@@ -563,7 +567,7 @@ def fused_adam(p, g, m, v, lr, w1, b1c, b2, one_minus_b2, bc1, bc2_sqrt, eps, wd
         if sklearn:
             u = (mi * scale) / (np.sqrt(vi) + eps)
         else:
-            u = (mi / bc1) / (np.sqrt(vi) / bc2_sqrt + eps)
+            u = (mi / (np.sqrt(vi) / bc2_sqrt + eps)) * inv_bc1
         if decoupled:
             u += p[i] * wd
         p[i] += u * lr
