@@ -81,7 +81,8 @@ class EpochMeter:
 
     The metrics are those of the training batches as they were seen (training
     mode, parameters changing between batches); ``grad_norm/<key>`` is the
-    root-mean-square over the epoch's steps of ``‖∂C/∂W‖₂``.
+    root-mean-square over the epoch's steps of ``‖∂C/∂W‖₂``. ``backend="numba"`` counts a
+    classification batch's hits with :func:`argmax_hits_loop` (the same count as :func:`argmax_hits`).
     """
 
     def __init__(self, task: str, grad_keys: list[str], Y_train: np.ndarray, to_prediction=None,

@@ -22,7 +22,7 @@ from .meter import EpochMeter
 
 #: Networks with more parameters than this skip the step: copying them costs more than the loads
 #: save, and their epochs are long enough for a few ms not to show.
-MAX_PARAMS = 1 << 22
+MAX_PARAMS = 1 << 20
 
 #: The kinds of step whose loops this process has loaded (see :func:`_kind`).
 _LOADED: set = set()
