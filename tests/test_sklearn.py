@@ -48,7 +48,7 @@ def _applicable_checks():
                 yield pytest.param(estimator, check, marks=marks, id=f"{estimator}-{name}")
 
 
-@pytest.mark.parametrize("estimator, check", _applicable_checks())
+@pytest.mark.parametrize("estimator, check", list(_applicable_checks()))
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
