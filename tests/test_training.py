@@ -322,6 +322,36 @@ def test_parameter_overflow_puts_back_the_start_of_the_epoch(batch_size):
     assert opt.step_count == 0
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_an_overflow_in_a_later_epoch_puts_back_that_epochs_start(fused, rng):
+    # the start-of-epoch snapshot reuses the last epoch's arrays: it must still hold epoch 3's start
+    X, y = rng.standard_normal((24, 3)), rng.integers(0, 2, 24)
+    net = bp.Sequential([bp.Dense(3, 4), bp.Tanh(), bp.Dense(4, 2)], seed=0, dtype="float64",
+                        backend="numba" if fused else "numpy")
+    opt = bp.optim.Adam(0.01, fused=fused)
+    seen = {}
+
+    class Blow(bp.training.Callback):
+        def on_epoch_begin(self, net, epoch):
+            if epoch == 3:
+                seen["params"], seen["opt"] = net.state_dict(), opt.state_dict()
+
+        def on_batch_end(self, net, step, loss):
+            if "params" in seen and step == 2:
+                net.params["2.W"][0, 0] = np.inf      # found at the epoch's end, after the last step
+
+    with pytest.raises(bp.DivergenceError, match="put back to the start of epoch 3"):
+        net.fit(X, y, loss="cross_entropy", optimizer=opt, epochs=5, batch_size=8, verbose=0,
+                callbacks=[Blow()])
+    after = net.state_dict()
+    assert all(np.array_equal(after[k], v) for k, v in seen["params"].items())
+    state = opt.state_dict()
+    assert state["step"] == seen["opt"]["step"] == 6
+    assert all(np.array_equal(state["arrays"][k], v) for k, v in seen["opt"]["arrays"].items())
+    assert not np.array_equal(seen["params"]["0.W"], bp.Sequential([bp.Dense(3, 4), bp.Tanh(), bp.Dense(4, 2)],
+                                                                   seed=0, dtype="float64").params["0.W"])
+
+
 def test_multilabel_shuffled_batches_with_weights(rng):
     X = rng.normal(size=(40, 3))
     Y = (X[:, :2] > 0).astype(float)                      # two independent labels
