@@ -289,6 +289,27 @@ def test_fused_optimiser_equals_the_transform_chain(name, dtype, rng):
         _same(state1[k], state0[k], dtype, k)
 
 
+@needs_numba
+@pytest.mark.parametrize("name", list(OPTIMISERS))
+def test_fused_optimiser_with_mixed_dtypes_equals_the_chain(name, rng):
+    # float32 and float64 parameters interleaved: each must get its own dtype's scalars and state
+    p32, g32 = _problem("float32", rng)
+    p64, g64 = _problem("float64", rng)
+    params = {"0.W": p32["0.W"], "0.b": p64["0.b"], "2.gamma": p32["2.gamma"], "3.W": p64["0.W"]}
+    grads = [{"0.W": a["0.W"], "0.b": b["0.b"], "2.gamma": a["2.gamma"], "3.W": b["0.W"]} for a, b in zip(g32, g64)]
+    runs = []
+    for fused in (False, True):
+        p = {k: v.copy() for k, v in params.items()}
+        opt = OPTIMISERS[name](fused)
+        for g in grads:
+            opt.step(p, g)
+        runs.append(p)
+    for k, v in params.items():
+        assert runs[1][k].dtype == v.dtype
+        _same(runs[1][k], runs[0][k], v.dtype.name, k)
+        assert not np.array_equal(runs[1][k], v)                 # every parameter moved
+
+
 def _denormals(a):
     """How many entries of ``a`` are denormal: non-zero, below the dtype's smallest normal in magnitude."""
     return int(np.count_nonzero((a != 0) & (np.abs(a) < np.finfo(a.dtype).smallest_normal)))
