@@ -30,7 +30,8 @@ def check_dtype(dtype) -> np.dtype:
     return dt
 
 
-#: Arrays of up to this many entries are checked for NaN/inf with one ``isfinite`` (no float64 sum).
+#: Arrays of up to this many entries, already C-ordered in the right dtype, are checked with one
+#: ``isfinite`` and returned as they are (cheaper than :func:`all_finite`'s reduction at that size).
 _SMALL = 16384
 
 

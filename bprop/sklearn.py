@@ -54,6 +54,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from . import activations as _activations
 from . import initializers as _initializers
 from . import optim as _optim
+from ._threads import THREADS
 from ._validation import InstanceOf, Interval, Items, Options, check_dtype, check_params, unknown_name
 from ._version import __version__
 from .errors import DivergenceError
@@ -337,7 +338,7 @@ class _BPEstimator(BaseEstimator):
         "warm_start": _BOOL,
         "backend": Options(("numpy", "numba"), type=str),
         "comm": [None, _Communicator()],
-        "threads": [None, Interval(Integral, 1, None, closed="left")],
+        "threads": THREADS,
     }
 
     def _random_stream(self) -> tuple[int, np.random.RandomState]:

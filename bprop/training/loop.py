@@ -194,7 +194,8 @@ def train(run: Run, *, start_epoch: int, callbacks=(), checkpoint=None, verbose:
         plan = replace(plan, agree_stops=parallel.any(bool(callbacks)))
         guard = parallel.guard()
     uses_numba = run.net.backend == "numba" or bool(getattr(run.optimizer, "fused", False))
-    load_step_loops(run, plan.batches, plan.bounds[0])     # before epoch 1's clock, on copies
+    if uses_numba:
+        load_step_loops(run, plan.batches, plan.bounds[0])     # before epoch 1's clock, on copies
     # Overflow in a diverging run is detected explicitly (DivergenceError), not through warnings.
     with limit_threads(threads, numba=uses_numba), guard, _sharded_layers(run.net, plan.parallel), \
             np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -331,8 +332,7 @@ def _train_epoch(run: Run, plan: _Plan, epoch: int, callbacks: list[Callback]) -
     """One pass over the training batches; returns the epoch's meter and a callback's stop reason."""
     last_finite = _LastFinite.of(run)
     perm = _epoch_order(run)
-    meter = EpochMeter(run.loss.task, plan.grad_keys, run.data.Y,
-                       run.loss.output_to_prediction if run.loss.takes_logits else None, run.net.backend)
+    meter = EpochMeter.of(run, plan.grad_keys)
     stop = None
     parallel = plan.parallel
     for step, (s, e) in enumerate(plan.bounds, start=1):

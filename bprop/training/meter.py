@@ -102,6 +102,13 @@ class EpochMeter:
             self.ss_tot = np.sum((Yd - Yd.mean(axis=0)) ** 2, axis=0)
             self.n_out = Y_train.shape[1]
 
+    @classmethod
+    def of(cls, run, grad_keys: list[str]) -> "EpochMeter":
+        """The meter of one epoch of ``run`` (a :class:`~.run.Run`), for its loss, data and backend."""
+        loss = run.loss
+        return cls(loss.task, grad_keys, run.data.Y, loss.output_to_prediction if loss.takes_logits else None,
+                   run.net.backend)
+
     def add_batch(self, c: float, out: np.ndarray, Yb: np.ndarray, labels_b) -> None:
         nb = len(out)
         self.n += nb

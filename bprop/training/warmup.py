@@ -39,14 +39,13 @@ def _kind(run) -> tuple:
 def load_step_loops(run, batches, first_batch: tuple[int, int]) -> bool:
     """One step on copies of ``run``'s network and optimiser, once per process and kind of step.
 
-    ``batches``: the run's :class:`~.data.Batches`; ``first_batch``: the bounds of
-    its first batch (two of its rows are used: BatchNorm needs two). Returns
-    whether the step ran (not for a NumPy-only run, a kind already loaded, or a
-    network of more than :data:`MAX_PARAMS` parameters).
+    For a run that uses numba (``backend="numba"`` or a fused optimiser: the fit
+    loop calls it for those only). ``batches``: the run's :class:`~.data.Batches`;
+    ``first_batch``: the bounds of its first batch (two of its rows are used:
+    BatchNorm needs two). Returns whether the step ran (not for a kind already
+    loaded, or a network of more than :data:`MAX_PARAMS` parameters).
     """
     net, opt = run.net, run.optimizer
-    if net.backend != "numba" and not getattr(opt, "fused", False):
-        return False
     kind = _kind(run)
     if kind in _LOADED or net.n_params > MAX_PARAMS:
         return False
@@ -55,9 +54,7 @@ def load_step_loops(run, batches, first_batch: tuple[int, int]) -> bool:
     net, opt = net.copy(), copy.deepcopy(opt)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         c, out = net._backprop(Xb, Yb, run.loss, weights_b)
-        meter = EpochMeter(run.loss.task, [], Yb, run.loss.output_to_prediction if run.loss.takes_logits
-                           else None, net.backend)
-        meter.add_batch(c, out, Yb, labels_b)
+        EpochMeter.of(run, []).add_batch(c, out, Yb, labels_b)
         opt.step(net.params, net.grads)
     _LOADED.add(kind)
     return True
