@@ -145,7 +145,7 @@ class Transform:
     def init(self, key: str, param: np.ndarray) -> None:
         """Allocate (zeros) or check this transform's state for parameter ``key``."""
         if self.flushes:
-            self.__dict__.setdefault("_masks", {})[key] = np.empty(param.shape, bool)
+            self._masks[key] = np.empty(param.shape, bool)
         for s in self.slots:
             arr = self.state[s].get(key)
             if arr is None:
